@@ -1,0 +1,21 @@
+//go:build !windows && !darwin
+
+package browser
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// appCommand finds a Chromium-family browser for a chromeless --app window.
+func (o *Opener) appCommand(u string) (string, []string, bool) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "microsoft-edge"} {
+		if p, err := o.find(name); err == nil {
+			return p, []string{"--app=" + u}, true
+		}
+	}
+	return "", nil, false
+}
+
+// detach puts the browser in its own session so it outlives a tray restart.
+func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }

@@ -1,0 +1,155 @@
+// Package browser opens the local page: in a chromeless app window (Edge or
+// Chrome --app), the default browser, or a command the administrator chose.
+// It only ever opens http(s) URLs to this machine, and never waits for the
+// browser: a browser can live as long as the clinician's day.
+package browser
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os/exec"
+	"strings"
+	"sync"
+
+	pkgbrowser "github.com/pkg/browser"
+)
+
+// MaxURL: Windows ShellExecute fails on longer URLs.
+const MaxURL = 2000
+
+// Opener opens URLs per the browser setting.
+type Opener struct {
+	setting string // app | default | a command
+	log     *slog.Logger
+	find    func(string) (string, error)
+	wg      sync.WaitGroup
+}
+
+// New returns an opener for the browser setting.
+func New(setting string, log *slog.Logger) *Opener {
+	return &Opener{setting: setting, log: log, find: exec.LookPath}
+}
+
+// Check accepts only http(s) URLs to a loopback host, and returns the URL in
+// its canonical form.
+func Check(raw string) (string, error) {
+	if len(raw) > MaxURL {
+		return "", fmt.Errorf("URL is longer than %d characters", MaxURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("not a URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("only http(s) URLs are opened, not %q", u.Scheme)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); !(host == "localhost" || ip != nil && ip.IsLoopback()) {
+		return "", fmt.Errorf("only pages on this machine are opened, not %q", host)
+	}
+	if u.User != nil {
+		return "", errors.New("URLs with credentials are not opened")
+	}
+	return u.String(), nil
+}
+
+// Open starts the browser on rawURL and returns once it has started.
+func (o *Opener) Open(rawURL string) error {
+	u, err := Check(rawURL)
+	if err != nil {
+		return err
+	}
+	switch o.setting {
+	case "default", "":
+		return o.openDefault(u)
+	case "app":
+		if exe, args, ok := o.appCommand(u); ok {
+			return o.start(exe, args)
+		}
+		return o.openDefault(u)
+	}
+	argv, err := SplitCommand(o.setting)
+	if err != nil {
+		return fmt.Errorf("the browser setting %q: %w", o.setting, err)
+	}
+	return o.start(argv[0], append(argv[1:], u))
+}
+
+// Wait waits for browser helper processes started so far (shutdown, tests).
+func (o *Opener) Wait() { o.wg.Wait() }
+
+func (o *Opener) start(exe string, args []string) error {
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the browser %q: %w; check the browser setting", exe, err)
+	}
+	o.wg.Add(1)
+	go func() { // reap it; report a failing browser command
+		defer o.wg.Done()
+		if err := cmd.Wait(); err != nil {
+			o.log.Warn("the browser command failed", "command", exe, "err", err)
+		}
+	}()
+	return nil
+}
+
+func (o *Opener) openDefault(u string) error {
+	o.wg.Add(1)
+	go func() { // pkg/browser may block until the browser exits
+		defer o.wg.Done()
+		if err := pkgbrowser.OpenURL(u); err != nil {
+			o.log.Warn("the default browser could not be opened; set the browser setting to a command", "err", err)
+		}
+	}()
+	return nil
+}
+
+func init() {
+	pkgbrowser.Stdout, pkgbrowser.Stderr = io.Discard, io.Discard
+}
+
+// SplitCommand splits a command line on spaces, honouring double and single
+// quotes; no shell is involved.
+func SplitCommand(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '"' || r == '\'':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, errors.New("has an unclosed quote")
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	if len(out) == 0 {
+		return nil, errors.New("is empty")
+	}
+	return out, nil
+}

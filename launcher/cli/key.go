@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/heidi-tray/heidi-tray/keystore"
+	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/secret"
+)
+
+func keyCmd(ctx context.Context, env Env, args []string) error {
+	if len(args) == 0 {
+		return usageErr("key: say set, status or delete")
+	}
+	store := keystore.OS()
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "set", "delete":
+		fs := flags("key " + sub)
+		region := fs.String("region", "", "Heidi region: AU, EU, UK, US or CA")
+		if err := parse(fs, rest); err != nil {
+			return err
+		}
+		r := strings.ToUpper(*region)
+		if r == "" {
+			return usageErr("key %s: --region is required (%s)", sub, strings.Join(request.Regions, ", "))
+		}
+		if err := request.ValidateRegion(r); err != nil {
+			return usageErr("key %s: %v", sub, err)
+		}
+		if sub == "delete" {
+			err := store.DeleteAPIKey(ctx, r)
+			if errors.Is(err, keystore.ErrNotFound) {
+				return &UserError{Code: ExitFailure, Msg: "there is no API key for region " + r}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "Deleted the API key for %s.\n", r)
+			return nil
+		}
+		key, err := readSecret(env, "Paste the Heidi API key for "+r+" (input hidden): ")
+		if err != nil {
+			return err
+		}
+		if err := keystore.ValidateKey(key); err != nil {
+			return &UserError{Code: ExitUsage, Msg: err.Error()}
+		}
+		k := secret.NewAPIKey(key)
+		if err := store.SetAPIKey(ctx, r, k); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Stored the API key for %s (%s) in the OS keychain.\n", r, k.Masked())
+		return nil
+	case "status":
+		if err := parse(flags("key status"), rest); err != nil {
+			return err
+		}
+		keys, err := store.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			fmt.Fprintln(env.Stdout, "No API keys stored. Add one with 'heidi-tray key set --region AU'.")
+			return nil
+		}
+		for _, k := range keys {
+			fmt.Fprintf(env.Stdout, "%s  %s\n", k.Region, k.Masked)
+		}
+		return nil
+	}
+	return usageErr("key: unknown subcommand %q; use set, status or delete", sub)
+}
+
+// readSecret reads one secret from standard input: hidden when it is a
+// terminal, else the first line of a pipe. Never from argv.
+func readSecret(env Env, prompt string) (string, error) {
+	if f, ok := env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(env.Stderr, prompt)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("reading from the terminal: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	r := bufio.NewReader(io.LimitReader(env.Stdin, keystore.MaxKeyLen+2))
+	line, err := r.ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("reading standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if len(line) > keystore.MaxKeyLen {
+		return "", &UserError{Code: ExitUsage, Msg: fmt.Sprintf("the value on standard input is longer than %d bytes", keystore.MaxKeyLen)}
+	}
+	if strings.TrimSpace(line) == "" {
+		return "", &UserError{Code: ExitUsage, Msg: "nothing on standard input; pipe the key in, e.g. 'heidi-tray key set --region AU < key.txt'"}
+	}
+	return strings.TrimSpace(line), nil
+}

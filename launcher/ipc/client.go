@@ -1,0 +1,159 @@
+package ipc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/heidi-tray/heidi-tray/launcher/request"
+)
+
+// Client talks to a running tray over its endpoint.
+type Client struct {
+	Path string
+	hc   *http.Client
+}
+
+// NewClient returns a client for the endpoint at path.
+func NewClient(path string) *Client {
+	tr := &http.Transport{
+		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return Dial(ctx, path) },
+		DisableKeepAlives: true,
+	}
+	return &Client{Path: path, hc: &http.Client{Transport: tr}}
+}
+
+// APIError is an error answer from the tray.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	// The host is a placeholder: the transport dials the endpoint.
+	req, err := http.NewRequestWithContext(ctx, method, "http://heidi-tray"+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ue, ok := err.(*url.Error); ok {
+			return ue.Err
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("reading the tray's answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
+			return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		}
+		return &APIError{Status: resp.StatusCode, Code: "http", Message: fmt.Sprintf("the tray answered HTTP %d", resp.StatusCode)}
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// Open asks the tray to open Heidi.
+func (c *Client) Open(ctx context.Context, o request.Open) (OpenResult, error) {
+	var res OpenResult
+	return res, c.do(ctx, http.MethodPost, "/v1/open", o, &res)
+}
+
+// OpenWaitNote opens Heidi and waits for the clinician's pushed note.
+func (c *Client) OpenWaitNote(ctx context.Context, o request.Open) (Note, error) {
+	var n Note
+	return n, c.do(ctx, http.MethodPost, "/v1/open?wait=note", o, &n)
+}
+
+// Logout signs the clinician out everywhere.
+func (c *Client) Logout(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/logout", struct{}{}, nil)
+}
+
+// Status reads the tray's status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.do(ctx, http.MethodGet, "/v1/status", nil, &s)
+}
+
+// Quit stops the tray.
+func (c *Client) Quit(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/quit", struct{}{}, nil)
+}
+
+// Events streams events to fn until ctx ends or fn returns false.
+func (c *Client) Events(ctx context.Context, fn func(Event) bool) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://heidi-tray/v1/events", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 8<<20)
+	for sc.Scan() {
+		var ev Event
+		if json.Unmarshal(sc.Bytes(), &ev) != nil {
+			continue
+		}
+		if !fn(ev) {
+			return nil
+		}
+	}
+	return sc.Err()
+}
+
+// WaitReady polls until the tray answers or the timeout passes (a tray that
+// was just started).
+func (c *Client) WaitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	delay := 10 * time.Millisecond
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := c.Status(cctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 200*time.Millisecond)
+	}
+}

@@ -1,0 +1,268 @@
+package ipc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/heidi-tray/heidi-tray/launcher/request"
+)
+
+// Service is what the tray does for the local API.
+type Service interface {
+	Open(ctx context.Context, o request.Open, trusted bool) (OpenResult, error)
+	Logout(ctx context.Context) error
+	Status(ctx context.Context) Status
+	// WaitNote blocks until a note is pushed for the launch, or ctx ends.
+	WaitNote(ctx context.Context, launchID string) (*Note, error)
+	// Subscribe streams events until ctx ends.
+	Subscribe(ctx context.Context) <-chan Event
+	Quit()
+}
+
+// CodedError lets a Service say which HTTP status and code an error maps to.
+type CodedError interface {
+	error
+	HTTPStatus() int
+	Code() string
+}
+
+// MaxBody bounds a request body.
+const MaxBody = 64 << 10
+
+// Server serves the local API on a listener.
+type Server struct {
+	svc Service
+	log *slog.Logger
+	hs  *http.Server
+	uid int
+}
+
+type ctxKey struct{}
+
+// NewServer returns a server for svc.
+func NewServer(svc Service, log *slog.Logger) *Server {
+	s := &Server{svc: svc, log: log, uid: os.Getuid()}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/open", s.open)
+	mux.HandleFunc("POST /v1/logout", s.logout)
+	mux.HandleFunc("GET /v1/status", s.status)
+	mux.HandleFunc("GET /v1/events", s.events)
+	mux.HandleFunc("POST /v1/quit", s.quit)
+	s.hs = &http.Server{
+		Handler:           s.guard(mux),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			uid, err := peerUID(c)
+			if err != nil {
+				uid = -2
+			}
+			return context.WithValue(ctx, ctxKey{}, uid)
+		},
+	}
+	return s
+}
+
+// Serve blocks until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.hs.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting and waits (bounded by ctx) for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.hs.Shutdown(ctx) }
+
+// guard: same OS user only; never a browser.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if runtime.GOOS != "windows" {
+			if uid, _ := r.Context().Value(ctxKey{}).(int); uid != s.uid {
+				s.log.Warn("refused an IPC connection from another user", "peer_uid", uid)
+				writeErr(w, http.StatusForbidden, "forbidden_peer", fmt.Sprintf("connections from uid %d are refused; heidi-tray serves only its own user", uid))
+				return
+			}
+		}
+		if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
+			writeErr(w, http.StatusForbidden, "browser_refused", "requests from web pages are refused; call the local API from a program")
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// decodeJSON reads one strict JSON object: right content type, bounded size,
+// no unknown fields, nothing after it.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" {
+		writeErr(w, http.StatusUnsupportedMediaType, "bad_content_type", "send the body as Content-Type: application/json")
+		return false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", MaxBody))
+		return false
+	}
+	if err := DecodeStrict(body, v); err != nil {
+		writeErr(w, http.StatusBadRequest, "bad_json", err.Error())
+		return false
+	}
+	return true
+}
+
+// DecodeStrict decodes exactly one JSON value into v, refusing unknown fields.
+func DecodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return fmt.Errorf("the body is not valid JSON (at byte %d)", se.Offset)
+		case errors.As(err, &te):
+			return fmt.Errorf("field %q must be a %s", te.Field, te.Type.Kind())
+		case errors.Is(err, io.EOF):
+			return errors.New("the body is empty; send a JSON object")
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return fmt.Errorf("unknown field %s; see docs/ipc.md for the accepted fields", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		}
+		return fmt.Errorf("the body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return errors.New("the body has data after the JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("the body has data after the JSON object")
+	}
+	return nil
+}
+
+// DecodeOpen decodes and validates an open request body.
+func DecodeOpen(body []byte, defaultRegion string) (request.Open, error) {
+	var o request.Open
+	if err := DecodeStrict(body, &o); err != nil {
+		return o, err
+	}
+	if err := o.Normalize(defaultRegion); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+func (s *Server) open(w http.ResponseWriter, r *http.Request) {
+	var o request.Open
+	if !decodeJSON(w, r, &o) {
+		return
+	}
+	st := s.svc.Status(r.Context())
+	if err := o.Normalize(st.Region); err != nil {
+		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	wait := r.URL.Query().Get("wait") == "note"
+	res, err := s.svc.Open(r.Context(), o, true)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if !wait {
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+	note, err := s.svc.WaitNote(r.Context(), res.LaunchID)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, note)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		var empty struct{}
+		if !decodeJSON(w, r, &empty) {
+			return
+		}
+	}
+	if err := s.svc.Logout(r.Context()); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "logged_out"})
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.svc.Status(r.Context()))
+}
+
+func (s *Server) quit(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "quitting"})
+	go s.svc.Quit()
+}
+
+// events streams newline-delimited JSON events until the client goes away.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeErr(w, http.StatusInternalServerError, "no_stream", "streaming is not supported here")
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	ch := s.svc.Subscribe(r.Context())
+	enc := json.NewEncoder(w)
+	for ev := range ch {
+		if enc.Encode(ev) != nil {
+			return
+		}
+		fl.Flush()
+	}
+}
+
+func (s *Server) writeError(w http.ResponseWriter, err error) {
+	var ce CodedError
+	var re *request.Error
+	switch {
+	case errors.As(err, &ce):
+		writeErr(w, ce.HTTPStatus(), ce.Code(), ce.Error())
+	case errors.As(err, &re):
+		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeErr(w, http.StatusGatewayTimeout, "timeout", "the request was cancelled or timed out")
+	default:
+		s.log.Error("IPC request failed", "err", err)
+		writeErr(w, http.StatusInternalServerError, "internal", err.Error())
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, code, msg string) {
+	var b ErrorBody
+	b.Error.Code, b.Error.Message = code, msg
+	writeJSON(w, status, b)
+}

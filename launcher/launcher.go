@@ -1,0 +1,375 @@
+// Package launcher is the heart of a launch: it takes a validated request from
+// any channel (IPC, command line, URL), gets the clinician's JWT (cached), and
+// hands the page server a launch to show. It also keeps the tray's state and
+// routes the notes clinicians push back to the EMR.
+//
+// Where each step lives:
+//
+//	launcher/request   what an EMR may ask, and its validation
+//	launcher/ipc       the local API (socket / pipe) and its client
+//	keystore           the API keys in the OS keychain
+//	launcher/heidiapi  the JWT endpoint (and fakeheidi, its stand-in)
+//	launcher/tokens    the in-memory token cache
+//	launcher/webui     the page on 127.0.0.1 that hosts Heidi's widget
+//	launcher/browser   opening that page
+//	launcher/outbox    notes pushed back to the EMR
+//	tray               the tray icon and menu
+package launcher
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/heidi-tray/heidi-tray/keystore"
+	"github.com/heidi-tray/heidi-tray/launcher/config"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
+	"github.com/heidi-tray/heidi-tray/launcher/ipc"
+	"github.com/heidi-tray/heidi-tray/launcher/outbox"
+	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/secret"
+	"github.com/heidi-tray/heidi-tray/launcher/sessions"
+	"github.com/heidi-tray/heidi-tray/launcher/tokens"
+	"github.com/heidi-tray/heidi-tray/launcher/webui"
+)
+
+// Keys reads API keys (the keystore).
+type Keys interface {
+	APIKey(ctx context.Context, region string) (secret.APIKey, error)
+	Status(ctx context.Context) ([]keystore.RegionKey, error)
+}
+
+// Opener opens the page in a browser.
+type Opener interface {
+	Open(url string) error
+}
+
+// Pages is the page server.
+type Pages interface {
+	Present(l webui.Launch) webui.Outcome
+	Logout()
+	OpenPages() int
+	Origin() string
+}
+
+// Deps are a Launcher's parts.
+type Deps struct {
+	Settings  config.Settings
+	Sandbox   bool
+	Version   string
+	Keys      Keys
+	Heidi     *heidiapi.Client
+	Opener    Opener
+	Outbox    *outbox.Outbox
+	Sessions  *sessions.Store
+	Clipboard func(string) error
+	Log       *slog.Logger
+	Quit      func()
+	Endpoint  string
+}
+
+// Launcher serves the local API (ipc.Service) and the page server (webui.Backend).
+type Launcher struct {
+	d     Deps
+	cache *tokens.Cache
+	pages Pages
+	hub   hub
+
+	mu        sync.Mutex
+	state     State
+	recording bool
+	last      *request.Open // for the tray's "Open Heidi"
+	onState   []func(State)
+}
+
+// State is what the tray shows.
+type State struct {
+	Kind    string // ready | needs_setup | unreachable | error | recording
+	Message string
+	CanOpen bool // a clinician has launched before: "Open Heidi" works
+	Sandbox bool
+}
+
+// New builds a launcher; call SetPages before serving.
+func New(d Deps) *Launcher {
+	l := &Launcher{d: d}
+	l.cache = tokens.New(tokens.FetchFunc(l.fetch), tokens.Options{Log: d.Log})
+	l.hub.init()
+	return l
+}
+
+// SetPages connects the page server (it needs the launcher as its backend).
+func (l *Launcher) SetPages(p Pages) { l.pages = p }
+
+// Close stops background token renewals.
+func (l *Launcher) Close() { l.cache.Close(); l.hub.close() }
+
+// Cache exposes the token cache (status, tests).
+func (l *Launcher) Cache() *tokens.Cache { return l.cache }
+
+func (l *Launcher) fetch(ctx context.Context, c request.Clinician) (heidiapi.Token, error) {
+	key, err := l.d.Keys.APIKey(ctx, c.Region)
+	if err != nil {
+		return heidiapi.Token{}, err
+	}
+	tok, err := l.d.Heidi.FetchJWT(ctx, c.Region, key, c.Email, c.UserID)
+	if err != nil {
+		l.d.Log.Warn("JWT request failed", "clinician", c, "err", err)
+		return heidiapi.Token{}, err
+	}
+	l.d.Log.Info("JWT fetched", "clinician", c, "lifetime", tok.Lifetime.Round(1e9).String())
+	return tok, nil
+}
+
+// Error is a launch failure with its HTTP status and code for the local API.
+type Error struct {
+	Status int
+	Kind   string
+	Err    error
+}
+
+func (e *Error) Error() string   { return e.Err.Error() }
+func (e *Error) Unwrap() error   { return e.Err }
+func (e *Error) HTTPStatus() int { return e.Status }
+func (e *Error) Code() string    { return e.Kind }
+
+// classify maps a token failure to an API error and a tray state.
+func (l *Launcher) classify(c request.Clinician, err error) error {
+	var he *heidiapi.Error
+	var ue *keystore.UnavailableError
+	switch {
+	case errors.Is(err, keystore.ErrNotFound):
+		l.setState("needs_setup", fmt.Sprintf("API key missing for %s", c.Region))
+		return &Error{http.StatusServiceUnavailable, "key_missing", err}
+	case errors.As(err, &ue):
+		l.setState("error", "Keychain unavailable")
+		return &Error{http.StatusServiceUnavailable, "keychain_unavailable", err}
+	case errors.As(err, &he):
+		switch he.Kind {
+		case heidiapi.KeyRejected:
+			l.setState("error", fmt.Sprintf("API key rejected for %s", c.Region))
+			return &Error{http.StatusBadGateway, "key_rejected", err}
+		case heidiapi.BadRequest:
+			return &Error{http.StatusBadGateway, "heidi_refused", err}
+		case heidiapi.RateLimited:
+			return &Error{http.StatusTooManyRequests, "rate_limited", err}
+		case heidiapi.Unavailable:
+			l.setState("unreachable", "Heidi unreachable")
+			return &Error{http.StatusBadGateway, "heidi_unavailable", err}
+		}
+		return &Error{http.StatusBadGateway, "heidi_bad_response", err}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{http.StatusGatewayTimeout, "timeout", errors.New("timed out waiting for Heidi; try again")}
+	}
+	return &Error{http.StatusInternalServerError, "internal", err}
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Open launches Heidi for a validated request. trusted is false for URL
+// launches, which the caller has already confirmed or verified.
+func (l *Launcher) Open(ctx context.Context, o request.Open, trusted bool) (ipc.OpenResult, error) {
+	if err := o.Validate(); err != nil {
+		return ipc.OpenResult{}, err
+	}
+	if !request.DomainAllowed(o.Email, l.d.Settings.AllowedEmailDomains) {
+		return ipc.OpenResult{}, &Error{http.StatusForbidden, "domain_not_allowed",
+			fmt.Errorf("%s is not in an allowed email domain (%v); ask your IT administrator", request.MaskEmail(o.Email), l.d.Settings.AllowedEmailDomains)}
+	}
+	if _, err := l.cache.Get(ctx, o.Clinician); err != nil {
+		return ipc.OpenResult{}, l.classify(o.Clinician, err)
+	}
+	id := newID()
+	launch := webui.Launch{ID: id, Req: o}
+	if o.Patient != nil && l.d.Sessions != nil {
+		launch.HeidiSessionID = l.d.Sessions.Get(o.Region, o.Email, o.UserID, o.Patient.ID, o.EncounterID)
+	}
+	out := l.pages.Present(launch)
+	if out.Status == "opened" {
+		if err := l.d.Opener.Open(out.URL); err != nil {
+			l.setState("error", "Browser could not be opened")
+			return ipc.OpenResult{}, &Error{http.StatusInternalServerError, "browser_failed", err}
+		}
+	}
+	l.mu.Lock()
+	last := o
+	l.last = &last
+	l.mu.Unlock()
+	if !l.isRecording() {
+		l.setState("ready", "Ready")
+	}
+	l.d.Log.Info("launch", "clinician", o.Clinician, "patient", o.Patient, "outcome", out.Status, "launch_id", id)
+	return ipc.OpenResult{Status: out.Status, Message: messages[out.Status], LaunchID: id}, nil
+}
+
+var messages = map[string]string{
+	"opened":         "Heidi is opening in the browser.",
+	"switched":       "The open Heidi window now shows this patient.",
+	"switch_pending": "A recording is running: the Heidi window will switch to this patient when it stops.",
+	"replaced":       "The open Heidi window now belongs to this clinician.",
+}
+
+// Reopen launches the last clinician again (the tray's "Open Heidi").
+func (l *Launcher) Reopen(ctx context.Context) error {
+	l.mu.Lock()
+	last := l.last
+	l.mu.Unlock()
+	if last == nil {
+		return errors.New("no clinician has opened Heidi yet; open it from the EMR")
+	}
+	_, err := l.Open(ctx, *last, true)
+	return err
+}
+
+// Logout signs every page out and forgets every token.
+func (l *Launcher) Logout(ctx context.Context) error {
+	l.pages.Logout()
+	l.cache.Clear()
+	l.mu.Lock()
+	l.last = nil
+	l.mu.Unlock()
+	l.setState("ready", "Signed out")
+	l.d.Log.Info("logout")
+	return nil
+}
+
+// Quit stops the tray.
+func (l *Launcher) Quit() {
+	if l.d.Quit != nil {
+		l.d.Quit()
+	}
+}
+
+// Status reports the tray's state.
+func (l *Launcher) Status(ctx context.Context) ipc.Status {
+	st := l.State()
+	var regions []string
+	if ks, err := l.d.Keys.Status(ctx); err == nil {
+		for _, k := range ks {
+			regions = append(regions, k.Region)
+		}
+	}
+	s := ipc.Status{
+		Version: l.d.Version, PID: pid(), Sandbox: l.d.Sandbox, State: st.Kind, Message: st.Message,
+		Region: l.d.Settings.Region, Environment: l.d.Settings.Environment, KeyRegions: regions,
+		Tokens: l.cache.Len(), Endpoint: l.d.Endpoint,
+	}
+	if l.pages != nil {
+		s.PageURL = l.pages.Origin()
+		s.OpenPages = l.pages.OpenPages()
+	}
+	return s
+}
+
+// CheckSetup sets the initial tray state from the keychain.
+func (l *Launcher) CheckSetup(ctx context.Context) {
+	_, err := l.d.Keys.APIKey(ctx, l.d.Settings.Region)
+	var ue *keystore.UnavailableError
+	switch {
+	case err == nil:
+		l.setState("ready", "Ready")
+	case errors.Is(err, keystore.ErrNotFound):
+		l.setState("needs_setup", "API key missing for "+l.d.Settings.Region)
+	case errors.As(err, &ue):
+		l.setState("error", "Keychain unavailable")
+		l.d.Log.Warn("keychain unavailable", "err", err)
+	default:
+		l.setState("error", "Set-up problem")
+		l.d.Log.Warn("set-up check failed", "err", err)
+	}
+}
+
+// State is the current tray state.
+func (l *Launcher) State() State {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.state
+	s.CanOpen = l.last != nil
+	s.Sandbox = l.d.Sandbox
+	if l.recording {
+		s.Kind, s.Message = "recording", "Recording in Heidi"
+	}
+	return s
+}
+
+// OnState registers a callback for state changes (the tray).
+func (l *Launcher) OnState(fn func(State)) {
+	l.mu.Lock()
+	l.onState = append(l.onState, fn)
+	l.mu.Unlock()
+}
+
+func (l *Launcher) setState(kind, msg string) {
+	l.mu.Lock()
+	changed := l.state.Kind != kind || l.state.Message != msg
+	l.state.Kind, l.state.Message = kind, msg
+	fns := l.onState
+	l.mu.Unlock()
+	if changed {
+		st := l.State()
+		for _, fn := range fns {
+			fn(st)
+		}
+		l.hub.publish(ipc.Event{Type: "state", State: st.Kind})
+	}
+}
+
+func (l *Launcher) isRecording() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.recording }
+
+// Token, RefreshToken, SessionStarted, RecordingChanged and PushNote serve
+// the page server (webui.Backend).
+
+func (l *Launcher) Token(ctx context.Context, c request.Clinician) (heidiapi.Token, error) {
+	tok, err := l.cache.Get(ctx, c)
+	if err != nil {
+		return tok, l.classify(c, err)
+	}
+	l.cache.Touch(c)
+	return tok, nil
+}
+
+func (l *Launcher) RefreshToken(ctx context.Context, c request.Clinician, stale secret.JWT) (heidiapi.Token, error) {
+	tok, err := l.cache.Refresh(ctx, c, stale)
+	if err != nil {
+		return tok, l.classify(c, err)
+	}
+	l.d.Log.Info("token refreshed for the page", "clinician", c)
+	return tok, nil
+}
+
+func (l *Launcher) SessionStarted(wl webui.Launch, sid string) {
+	if l.d.Sessions == nil || wl.Req.Patient == nil {
+		return
+	}
+	if err := l.d.Sessions.Put(wl.Req.Region, wl.Req.Email, wl.Req.UserID, wl.Req.Patient.ID, wl.Req.EncounterID, sid); err != nil {
+		l.d.Log.Warn("could not remember the Heidi session", "err", err)
+	}
+}
+
+func (l *Launcher) RecordingChanged(recording bool) {
+	l.mu.Lock()
+	changed := l.recording != recording
+	l.recording = recording
+	kind, msg := l.state.Kind, l.state.Message
+	fns := l.onState
+	l.mu.Unlock()
+	if changed {
+		st := l.State()
+		for _, fn := range fns {
+			fn(st)
+		}
+		if !recording {
+			st.Kind, st.Message = kind, msg
+		}
+		l.hub.publish(ipc.Event{Type: "state", State: st.Kind})
+	}
+}

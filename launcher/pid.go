@@ -1,0 +1,5 @@
+package launcher
+
+import "os"
+
+func pid() int { return os.Getpid() }

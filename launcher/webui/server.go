@@ -1,0 +1,380 @@
+// Package webui is the page server on 127.0.0.1 that hosts Heidi's widget for
+// a desktop EMR. The browser arrives with a single-use code (never a token),
+// trades it for an HttpOnly session cookie, and then fetches the JWT with a
+// same-origin POST. Every request passes the local-web defences in guard.go.
+package webui
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/heidi-tray/heidi-tray/assets"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
+	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/secret"
+)
+
+// Widget script URLs (heidi.md §4).
+const (
+	ProductionWidget = "https://widget.heidihealth.com/widget/heidi.js"
+	StagingWidget    = "https://registrar.widget.heidihealth.com/staging/widget/heidi.js"
+	SandboxWidget    = "/assets/sdk/heidi-sandbox.js"
+)
+
+// CodeTTL is how long a launch code can be redeemed.
+const CodeTTL = 60 * time.Second
+
+const cookieName = "heidi_tray_session"
+
+// maxPages bounds remembered page sessions.
+const maxPages = 32
+
+// Backend is what the page server needs from the tray.
+type Backend interface {
+	Token(ctx context.Context, c request.Clinician) (heidiapi.Token, error)
+	RefreshToken(ctx context.Context, c request.Clinician, stale secret.JWT) (heidiapi.Token, error)
+	PushNote(ctx context.Context, l Launch, heidiSessionID, kind string, payload []byte) (message string, err error)
+	SessionStarted(l Launch, heidiSessionID string)
+	RecordingChanged(recording bool)
+}
+
+// Launch is one request from the EMR, as the page server sees it.
+type Launch struct {
+	ID             string
+	Req            request.Open
+	HeidiSessionID string // a stored session for this encounter, if any
+}
+
+// Outcome tells the launcher what happened to a launch.
+type Outcome struct {
+	Status string // opened | switched | switch_pending | replaced
+	URL    string // for opened: the one-time URL to open in the browser
+}
+
+// Options configure the server.
+type Options struct {
+	WidgetScript string
+	ProductName  string
+	Sandbox      bool
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// Server is the page server.
+type Server struct {
+	opt     Options
+	backend Backend
+	origin  string // http://127.0.0.1:PORT
+	hosts   map[string]bool
+	csp     string
+	hs      *http.Server
+	files   http.Handler
+
+	mu    sync.Mutex
+	codes map[string]*pendingCode
+	pages map[string]*page
+}
+
+type pendingCode struct {
+	launch  Launch
+	expires time.Time
+}
+
+type page struct {
+	id         string
+	launch     Launch
+	heidiSID   string
+	lastToken  secret.JWT
+	recording  bool
+	held       *event // switch waiting for the recording to stop
+	subs       map[chan event]struct{}
+	connected  time.Time
+	lastActive time.Time
+}
+
+type event struct {
+	Type           string           `json:"type"` // patient | pending | replace | logout
+	LaunchID       string           `json:"launch_id,omitempty"`
+	Patient        *request.Patient `json:"patient,omitempty"`
+	Context        string           `json:"context,omitempty"`
+	HeidiSessionID string           `json:"heidi_session_id,omitempty"`
+	URL            string           `json:"url,omitempty"`
+	Clinician      string           `json:"clinician,omitempty"`
+}
+
+// New returns a server for the listener's port.
+func New(l net.Listener, b Backend, opt Options) *Server {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	s := &Server{
+		opt:     opt,
+		backend: b,
+		origin:  "http://127.0.0.1:" + strconv.Itoa(port),
+		hosts:   map[string]bool{"127.0.0.1:" + strconv.Itoa(port): true, "localhost:" + strconv.Itoa(port): true},
+		codes:   map[string]*pendingCode{},
+		pages:   map[string]*page{},
+	}
+	s.csp = contentSecurityPolicy(opt.WidgetScript)
+	sub, _ := fs.Sub(assets.Web, ".")
+	s.files = http.StripPrefix("/assets/", http.FileServer(http.FS(sub)))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /launch", s.redeem)
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.Handle("GET /assets/", s.files)
+	mux.HandleFunc("GET /api/events", s.events)
+	mux.HandleFunc("POST /api/session", s.apiSession)
+	mux.HandleFunc("POST /api/token", s.apiToken)
+	mux.HandleFunc("POST /api/push", s.apiPush)
+	mux.HandleFunc("POST /api/recording", s.apiRecording)
+	mux.HandleFunc("POST /api/session-started", s.apiSessionStarted)
+	s.hs = &http.Server{
+		Handler:           s.guard(mux),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(opt.Log.Handler(), slog.LevelDebug),
+	}
+	return s
+}
+
+// Origin is the page server's origin, http://127.0.0.1:PORT.
+func (s *Server) Origin() string { return s.origin }
+
+// Serve blocks until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.hs.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown signs every page out and stops the server.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeAll("logout")
+	return s.hs.Shutdown(ctx)
+}
+
+func randomID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Present delivers a launch: to the page already open (a patient switch, or
+// a clean replacement for another clinician), or through a new one-time URL.
+func (s *Server) Present(l Launch) Outcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.livePageLocked()
+	if p == nil {
+		return Outcome{Status: "opened", URL: s.newCodeLocked(l)}
+	}
+	var ev event
+	status := ""
+	if p.launch.Req.Clinician == l.Req.Clinician {
+		ev = event{Type: "patient", LaunchID: l.ID, Patient: l.Req.Patient, Context: l.Req.Context, HeidiSessionID: l.HeidiSessionID}
+		status = "switched"
+	} else {
+		// Never mix clinicians: the page starts over with its own code.
+		ev = event{Type: "replace", LaunchID: l.ID, URL: s.newCodeLocked(l), Clinician: l.Req.Email, Patient: l.Req.Patient}
+		status = "replaced"
+	}
+	if p.recording {
+		p.held = &ev
+		p.sendLocked(event{Type: "pending", LaunchID: l.ID, Patient: l.Req.Patient, Clinician: ev.Clinician})
+		return Outcome{Status: "switch_pending"}
+	}
+	if ev.Type == "patient" {
+		p.launch = l
+		if l.HeidiSessionID != "" {
+			p.heidiSID = l.HeidiSessionID
+		}
+	}
+	p.sendLocked(ev)
+	return Outcome{Status: status}
+}
+
+// livePageLocked is the most recently connected page with an open event stream.
+func (s *Server) livePageLocked() *page {
+	var best *page
+	for _, p := range s.pages {
+		if len(p.subs) > 0 && (best == nil || p.connected.After(best.connected)) {
+			best = p
+		}
+	}
+	return best
+}
+
+func (s *Server) newCodeLocked(l Launch) string {
+	now := s.opt.Now()
+	for c, pc := range s.codes { // sweep: no timers needed
+		if now.After(pc.expires) {
+			delete(s.codes, c)
+		}
+	}
+	code := randomID()
+	s.codes[code] = &pendingCode{launch: l, expires: now.Add(CodeTTL)}
+	return s.origin + "/launch?code=" + code
+}
+
+// Logout signs every page out and forgets every session and code.
+func (s *Server) Logout() { s.closeAll("logout") }
+
+func (s *Server) closeAll(evType string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, p := range s.pages {
+		p.sendLocked(event{Type: evType})
+		for ch := range p.subs {
+			close(ch)
+		}
+		p.subs = nil
+		delete(s.pages, id)
+	}
+	clear(s.codes)
+}
+
+// OpenPages counts pages with a live connection.
+func (s *Server) OpenPages() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, p := range s.pages {
+		if len(p.subs) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func (p *page) sendLocked(ev event) {
+	for ch := range p.subs {
+		select {
+		case ch <- ev:
+		default: // a stuck page must not block launches
+		}
+	}
+}
+
+func (s *Server) pageFor(r *http.Request) *page {
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pages[c.Value]
+	if p != nil {
+		p.lastActive = s.opt.Now()
+	}
+	return p
+}
+
+// redeem trades a one-time code for a session cookie and a clean URL.
+func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
+	code := r.URL.Query().Get("code")
+	s.mu.Lock()
+	pc := s.codes[code]
+	delete(s.codes, code) // single use, whatever happens next
+	valid := pc != nil && !s.opt.Now().After(pc.expires)
+	var id string
+	if valid {
+		id = randomID()
+		s.pages[id] = &page{id: id, launch: pc.launch, heidiSID: pc.launch.HeidiSessionID, subs: map[chan event]struct{}{}, lastActive: s.opt.Now()}
+		s.trimPagesLocked()
+	}
+	s.mu.Unlock()
+	if !valid {
+		s.errorPage(w, http.StatusForbidden, "This link has expired", "Links from your EMR work once, for 60 seconds. Open Heidi again from your EMR.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) trimPagesLocked() {
+	for len(s.pages) > maxPages {
+		var old *page
+		for _, p := range s.pages {
+			if len(p.subs) == 0 && (old == nil || p.lastActive.Before(old.lastActive)) {
+				old = p
+			}
+		}
+		if old == nil {
+			return
+		}
+		delete(s.pages, old.id)
+	}
+}
+
+func (s *Server) index(w http.ResponseWriter, r *http.Request) {
+	data, err := assets.Web.ReadFile("web/page.html")
+	if err != nil {
+		http.Error(w, "missing page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(data)
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, status int, title, text string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<!doctype html><meta charset="utf-8"><title>heidi-tray</title><link rel="stylesheet" href="/assets/web/page.css"><section class="state"><h1>%s</h1><p>%s</p></section>`, htmlEscape(title), htmlEscape(text))
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace(s)
+}
+
+// ListenLoopback opens the page server's port: the configured one, else the
+// one remembered in stateFile (so the browser keeps its microphone
+// permission for the origin), else a new one that is then remembered.
+func ListenLoopback(configured int, stateFile string, log *slog.Logger) (net.Listener, error) {
+	if configured != 0 {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(configured))
+		if err != nil {
+			return nil, fmt.Errorf("the configured port %d is not available (%w); free it or change the port setting", configured, err)
+		}
+		return l, nil
+	}
+	if data, err := os.ReadFile(stateFile); err == nil {
+		if port, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && port >= 1024 && port <= 65535 {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+			if err == nil {
+				return l, nil
+			}
+			log.Warn("the remembered page port is busy; using another for now (the browser may ask for microphone access again)", "port", port, "err", err)
+			return net.Listen("tcp", "127.0.0.1:0")
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("opening a loopback port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := os.MkdirAll(filepath.Dir(stateFile), 0o700); err == nil {
+		if err := os.WriteFile(stateFile, []byte(strconv.Itoa(port)+"\n"), 0o600); err != nil {
+			log.Warn("could not remember the page port", "err", err)
+		}
+	}
+	return l, nil
+}

@@ -1,0 +1,6 @@
+//go:build !(linux || freebsd || openbsd || netbsd) && (cgo || !darwin)
+
+package tray
+
+// hostMissing: Windows and macOS always have a tray.
+func hostMissing() string { return "" }

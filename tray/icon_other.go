@@ -1,0 +1,5 @@
+//go:build !windows
+
+package tray
+
+func platformIcon(png []byte) []byte { return png }

@@ -1,0 +1,67 @@
+// Package tray shows heidi-tray's icon and menu. One menu struct, one event
+// loop: every change to the menu happens on that loop's goroutine (the
+// systray library is not goroutine-safe), rebuilt from one State.
+package tray
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/heidi-tray/heidi-tray/assets"
+)
+
+// State is what the tray shows.
+type State struct {
+	Kind    string // ready | needs_setup | unreachable | error | recording
+	Message string // the status line
+	CanOpen bool   // "Open Heidi" has a clinician to reopen
+	Sandbox bool
+}
+
+// Actions are what the menu items do. They run on their own goroutines, so a
+// slow action never makes the tray drop clicks.
+type Actions struct {
+	Open func()
+	Quit func()
+}
+
+// Config for Run.
+type Config struct {
+	Initial State
+	Updates <-chan State
+	Actions Actions
+	Log     *slog.Logger
+}
+
+// Title is the tray item's title (some Linux hosts show it as the tooltip).
+func Title(s State) string {
+	t := "Heidi"
+	if s.Sandbox {
+		t = "Heidi SANDBOX"
+	}
+	if s.Message != "" {
+		t += " — " + s.Message
+	}
+	return t
+}
+
+// Icon returns the PNG icon for a state.
+func Icon(kind string) []byte {
+	b, err := assets.Icons.ReadFile("icons/" + kind + ".png")
+	if err != nil {
+		b, _ = assets.Icons.ReadFile("icons/error.png")
+	}
+	return b
+}
+
+// Run shows the tray until ctx ends, on the calling goroutine (which must be
+// main's: the tray needs the main OS thread). Without a tray host it logs
+// one warning and simply waits: heidi-tray keeps serving launches.
+func Run(ctx context.Context, cfg Config) {
+	if reason := hostMissing(); reason != "" {
+		cfg.Log.Warn("no system tray available; heidi-tray keeps serving without an icon", "reason", reason)
+		<-ctx.Done()
+		return
+	}
+	run(ctx, cfg)
+}
