@@ -13,4 +13,7 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require github.com/danieljoos/wincred v1.2.3 // indirect
+require (
+	github.com/danieljoos/wincred v1.2.3 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+)

@@ -139,7 +139,7 @@ func DecodeStrict(body []byte, v any) error {
 		case errors.As(err, &se):
 			return fmt.Errorf("the body is not valid JSON (at byte %d)", se.Offset)
 		case errors.As(err, &te):
-			return fmt.Errorf("field %q must be a %s", te.Field, te.Type.Kind())
+			return fmt.Errorf("field %q must be a %s", strings.TrimPrefix(te.Field, "Clinician."), te.Type.Kind())
 		case errors.Is(err, io.EOF):
 			return errors.New("the body is empty; send a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field"):

@@ -149,7 +149,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, c Call, f Fault,
 		if f.Body != "" {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(f.Status)
-			writeMaybeTrickle(w, f.Body, f.Trickle)
+			writeMaybeTrickle(w, r, f.Body, f.Trickle)
 			return f.Status
 		}
 		return detailErr(w, f.Status, http.StatusText(f.Status), "FakeInjectedError")
@@ -190,11 +190,11 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, c Call, f Fault,
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
-	writeMaybeTrickle(w, string(body), f.Trickle)
+	writeMaybeTrickle(w, r, string(body), f.Trickle)
 	return 200
 }
 
-func writeMaybeTrickle(w http.ResponseWriter, body string, trickle bool) {
+func writeMaybeTrickle(w http.ResponseWriter, r *http.Request, body string, trickle bool) {
 	if !trickle {
 		fmt.Fprint(w, body)
 		return
@@ -205,7 +205,11 @@ func writeMaybeTrickle(w http.ResponseWriter, body string, trickle bool) {
 		if fl != nil {
 			fl.Flush()
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-r.Context().Done(): // the client gave up
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 

@@ -1,0 +1,259 @@
+// Package testrig starts the real parts heidi-tray's tests run against — a
+// private D-Bus session bus, gnome-keyring's Secret Service, headless
+// Chromium — and stops them again. A test whose part is missing is skipped
+// with a message that names it; under CI=true it fails instead, so a green CI
+// always means the real parts ran. 'make test' installs them all.
+package testrig
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Missing skips (or under CI fails) a test for want of a real part.
+func Missing(t testing.TB, part string, why any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("real part missing under CI: %s: %v (make test installs it)", part, why)
+	}
+	t.Skipf("skipping: needs %s (%v); 'make test' installs it", part, why)
+}
+
+// Need returns the path of a program, or skips/fails naming it.
+func Need(t testing.TB, program, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(program)
+	if err != nil {
+		Missing(t, program+" (Debian package "+pkg+")", "not on PATH")
+	}
+	return p
+}
+
+// Bus is a private D-Bus session bus owned by the test process.
+type Bus struct {
+	Address string
+	Dir     string
+	procs   []*exec.Cmd
+}
+
+var (
+	busOnce sync.Once
+	bus     *Bus
+	busErr  error
+	owned   []*exec.Cmd
+	ownedMu sync.Mutex
+)
+
+// Own registers a process to be killed by Cleanup.
+func Own(cmd *exec.Cmd) {
+	ownedMu.Lock()
+	owned = append(owned, cmd)
+	ownedMu.Unlock()
+}
+
+// Cleanup stops every process the rig started; call it from TestMain.
+func Cleanup() {
+	ownedMu.Lock()
+	defer ownedMu.Unlock()
+	for i := len(owned) - 1; i >= 0; i-- {
+		stop(owned[i])
+	}
+	owned = nil
+	if bus != nil {
+		os.RemoveAll(bus.Dir)
+	}
+}
+
+func stop(cmd *exec.Cmd) {
+	if cmd.Process == nil {
+		return
+	}
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Main runs a package's tests and then stops the rig's processes.
+func Main(m *testing.M) {
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
+}
+
+// StartBus starts a private session bus with the given config ("" means
+// Debian's session.conf) and returns its address. The caller owns it.
+func StartBus(dir, configFile string) (string, *exec.Cmd, error) {
+	if _, err := exec.LookPath("dbus-daemon"); err != nil {
+		return "", nil, fmt.Errorf("dbus-daemon (package dbus-daemon): %w", err)
+	}
+	args := []string{"--nofork", "--print-address=1"}
+	if configFile == "" {
+		args = append(args, "--session")
+	} else {
+		args = append(args, "--config-file="+configFile)
+	}
+	args = append(args, "--address=unix:path="+filepath.Join(dir, "bus"))
+	cmd := exec.Command("dbus-daemon", args...)
+	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("starting dbus-daemon: %w", err)
+	}
+	Own(cmd)
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(out).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case addr := <-line:
+		if addr == "" {
+			return "", nil, fmt.Errorf("dbus-daemon printed no address")
+		}
+		return addr, cmd, nil
+	case <-time.After(10 * time.Second):
+		return "", nil, fmt.Errorf("dbus-daemon did not start")
+	}
+}
+
+// SecretService returns a private session bus on which gnome-keyring's
+// Secret Service runs with an unlocked login collection. The process's
+// DBUS_SESSION_BUS_ADDRESS is pointed at it (godbus keeps one session
+// connection per process, so every test in the package shares this bus).
+func SecretService(t testing.TB) *Bus {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("the Secret Service rig is Linux-only")
+	}
+	busOnce.Do(func() { bus, busErr = startSecretService() })
+	if busErr != nil {
+		Missing(t, "a Secret Service (Debian packages dbus-daemon, gnome-keyring, libsecret-tools)", busErr)
+	}
+	return bus
+}
+
+func startSecretService() (*Bus, error) {
+	for _, p := range []string{"gnome-keyring-daemon", "secret-tool", "gdbus"} {
+		if _, err := exec.LookPath(p); err != nil {
+			return nil, fmt.Errorf("%s is not installed", p)
+		}
+	}
+	dir, err := os.MkdirTemp("", "htbus")
+	if err != nil {
+		return nil, err
+	}
+	b := &Bus{Dir: dir}
+	addr, _, err := StartBus(dir, "")
+	if err != nil {
+		return nil, err
+	}
+	b.Address = addr
+	kr := exec.Command("gnome-keyring-daemon", "--unlock", "--components=secrets", "--foreground")
+	kr.Env = SetEnv(b.Env(os.Environ()), "XDG_RUNTIME_DIR="+dir)
+	kr.Stdin = strings.NewReader("rig-password")
+	if err := kr.Start(); err != nil {
+		return nil, fmt.Errorf("starting gnome-keyring-daemon: %w", err)
+	}
+	Own(kr)
+	for i := 0; ; i++ {
+		out, _ := b.Command("gdbus", "call", "--session", "-d", "org.freedesktop.DBus", "-o", "/org/freedesktop/DBus",
+			"-m", "org.freedesktop.DBus.NameHasOwner", "org.freedesktop.secrets").Output()
+		if strings.Contains(string(out), "true") {
+			break
+		}
+		if i > 100 {
+			return nil, fmt.Errorf("gnome-keyring never took org.freedesktop.secrets")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	os.Setenv("DBUS_SESSION_BUS_ADDRESS", b.Address)
+	return b, nil
+}
+
+// Env returns environ with this bus (and its private XDG dirs) in it.
+func (b *Bus) Env(environ []string) []string {
+	return SetEnv(environ, "DBUS_SESSION_BUS_ADDRESS="+b.Address, "XDG_DATA_HOME="+filepath.Join(b.Dir, "data"))
+}
+
+// Command runs a program on this bus.
+func (b *Bus) Command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Env = b.Env(os.Environ())
+	return cmd
+}
+
+// SetEnv returns environ with the given NAME=value pairs replacing any
+// existing ones.
+func SetEnv(environ []string, kvs ...string) []string {
+	out := make([]string, 0, len(environ)+len(kvs))
+	for _, e := range environ {
+		name, _, _ := strings.Cut(e, "=")
+		keep := true
+		for _, kv := range kvs {
+			if n, _, _ := strings.Cut(kv, "="); n == name {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, e)
+		}
+	}
+	return append(out, kvs...)
+}
+
+// Unset returns environ without the named variables.
+func Unset(environ []string, names ...string) []string {
+	var out []string
+	for _, e := range environ {
+		name, _, _ := strings.Cut(e, "=")
+		drop := false
+		for _, n := range names {
+			drop = drop || n == name
+		}
+		if !drop {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Chromium returns the path of a headless-capable Chromium.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	Missing(t, "headless Chromium (Debian package chromium)", "not on PATH")
+	return ""
+}
+
+// ShortTempDir is a temp dir with a short path (Unix socket paths are
+// limited to about 100 bytes), removed at the end of the test.
+func ShortTempDir(t testing.TB) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "ht")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
