@@ -97,6 +97,17 @@ func (s *Server) Calls() []Call {
 	return append([]Call(nil), s.calls...)
 }
 
+// IssuedTokens lists every token handed out (for leak sweeps).
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.issued))
+	for t := range s.issued {
+		out = append(out, t)
+	}
+	return out
+}
+
 // Issued reports whether tok is a token this fake handed out.
 func (s *Server) Issued(tok string) bool { s.mu.Lock(); defer s.mu.Unlock(); return s.issued[tok] }
 

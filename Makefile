@@ -1,0 +1,30 @@
+# heidi-tray — see README.md.
+GO      ?= go
+VERSION ?= 0.1.0-dev
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: build test deps check unit sandbox clean
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o heidi-tray .
+
+# The one test command: installs what the tests need, then runs every suite.
+test: deps check unit
+
+deps:
+	./.ci/install-deps
+
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	GOOS=darwin CGO_ENABLED=0 $(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+sandbox:
+	$(GO) run . sandbox
+
+clean:
+	rm -f heidi-tray heidi-tray.exe
