@@ -11,6 +11,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -459,5 +462,46 @@ func TestSandboxPage(t *testing.T) {
 	}
 	if dst := os.Getenv("HEIDI_TRAY_SCREENSHOT"); dst != "" { // refresh docs/sandbox.png
 		os.WriteFile(dst, png, 0o644)
+	}
+}
+
+// A page on another origin — even another port of 127.0.0.1, which the
+// browser treats as the same site and sends the session cookie to — cannot
+// push notes, read the token or act on the page server.
+func TestCrossOriginPageIsRefused(t *testing.T) {
+	w, ctx := pageWorld(t)
+	openPage(t, w, ctx, drA...)
+	target := get(t, ctx, chromedp.Evaluate[string](`location.origin`))
+	evil := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(rw, `<!doctype html><title>evil</title><form id=f method=POST action=%[1]s/api/push enctype=text/plain><input name='{"kind":"data","payload":{"x":"' value='"}}'></form>
+<script>
+window.results = [];
+const body = JSON.stringify({kind: "data", payload: {notesData: "forged"}});
+Promise.allSettled([
+  fetch("%[1]s/api/push", {method: "POST", mode: "no-cors", credentials: "include", headers: {"Content-Type": "text/plain"}, body}),
+  fetch("%[1]s/api/push", {method: "POST", credentials: "include", headers: {"Content-Type": "application/json"}, body}),
+  fetch("%[1]s/api/session", {method: "POST", credentials: "include", headers: {"Content-Type": "application/json"}, body: "{}"}).then(r => r.text()),
+]).then(rs => { window.results = rs.map(r => r.status + ":" + (r.value && r.value.length || 0)); window.done = true; });
+</script>`, target)
+	}))
+	defer evil.Close()
+	run(t, ctx, chromedp.Navigate(evil.URL))
+	for i := 0; !get(t, ctx, chromedp.Evaluate[bool](`window.done === true`)); i++ {
+		if i > 200 {
+			t.Fatal("attack page never finished")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if res := get(t, ctx, chromedp.Evaluate[[]string](`window.results`)); len(res) != 3 || res[2] != "rejected:0" {
+		t.Fatalf("the attacker could read the session answer: %v", res)
+	}
+	get(t, ctx, chromedp.Evaluate[bool](`document.getElementById("f").submit(), true`))
+	time.Sleep(500 * time.Millisecond)
+	if files := outboxFiles(t, w); len(files) != 0 {
+		t.Fatalf("a forged note reached the outbox: %v", files)
+	}
+	if n := len(w.fake.Calls()); n != 1 {
+		t.Fatalf("the attack caused %d token fetches", n-1)
 	}
 }

@@ -339,9 +339,8 @@ func parseValue(raw string) (string, error) {
 		}
 		return strings.Join(items, ","), nil
 	}
-	v, rest, _ := strings.Cut(raw, "#")
+	v, _, _ := strings.Cut(raw, "#")
 	v = strings.TrimSpace(v)
-	_ = rest
 	if v == "true" || v == "false" {
 		return v, nil
 	}
