@@ -106,7 +106,7 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func(sbx) bool
 
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	return get(t, ctx, chromedp.Evaluate[string](`(document.querySelector(` + jsString(sel) + `)||{}).textContent || ""`))
+	return get(t, ctx, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`)||{}).textContent || ""`))
 }
 
 func jsString(s string) string { b, _ := json.Marshal(s); return string(b) }
