@@ -431,8 +431,9 @@ func TestSandboxPage(t *testing.T) {
 	w := newWorld(t)
 	cmd := exec.Command(binary, "sandbox")
 	cmd.Env = w.env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	outFile := filepath.Join(w.dir, "sandbox.out")
+	cmd.Stdout, _ = os.Create(outFile)
+	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -453,8 +454,8 @@ func TestSandboxPage(t *testing.T) {
 	if st := w.status(); st["sandbox"] != true {
 		t.Fatalf("status: %v", st)
 	}
-	if !strings.Contains(out.String(), "SANDBOX is running") {
-		t.Fatalf("sandbox banner: %s", out.String())
+	if out, _ := os.ReadFile(outFile); !strings.Contains(string(out), "SANDBOX is running") {
+		t.Fatalf("sandbox banner: %s", out)
 	}
 	png := get(t, ctx, chromedp.CaptureScreenshot())
 	if len(png) < 5000 || string(png[1:4]) != "PNG" {
@@ -503,5 +504,26 @@ Promise.allSettled([
 	}
 	if n := len(w.fake.Calls()); n != 1 {
 		t.Fatalf("the attack caused %d token fetches", n-1)
+	}
+}
+
+func TestWidgetScriptThatCannotLoadIsExplained(t *testing.T) {
+	w := newWorld(t)
+	w.env = append(w.env, "HEIDI_TRAY_WIDGET_SCRIPT=http://127.0.0.1:9/widget/heidi.js") // nothing listens on port 9
+	w.setKey("AU")
+	w.startTray()
+	ctx := browser(t, w)
+	if r := w.cli("", append([]string{"open"}, drA...)...); r.code != 0 {
+		t.Fatal(r)
+	}
+	run(t, ctx, chromedp.Navigate(w.waitBrowser(1)[0]))
+	for i := 0; text(t, ctx, "#state-title") != "Heidi's widget could not be loaded"; i++ {
+		if i > 200 {
+			t.Fatalf("page shows %q", text(t, ctx, "#state-title"))
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if msg := text(t, ctx, "#state-text"); !strings.Contains(msg, "offline") || !strings.Contains(msg, "proxy") {
+		t.Fatalf("explanation %q", msg)
 	}
 }
