@@ -147,16 +147,24 @@ func (w *world) status() map[string]any {
 
 // stopAll stops every tray this world started, including detached ones.
 func (w *world) stopAll() {
-	if st := w.status(); st["running"] == true {
-		pid := int(st["pid"].(float64))
+	st := w.status()
+	if st["running"] == true {
 		w.cli("", "quit")
-		waitGone(pid, 5*time.Second)
-		syscall.Kill(pid, syscall.SIGKILL)
 	}
-	for _, c := range w.trays {
-		if c.ProcessState == nil {
+	for _, c := range w.trays { // our children: reap them (a zombie still answers kill -0)
+		done := make(chan struct{})
+		go func() { c.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
 			c.Process.Kill()
-			c.Wait()
+			<-done
+		}
+	}
+	if st["running"] == true { // a tray 'open' started detached is not our child
+		pid := int(st["pid"].(float64))
+		if !waitGone(pid, 5*time.Second) {
+			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 }
