@@ -35,6 +35,7 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/secret"
 	"github.com/heidi-tray/heidi-tray/launcher/sessions"
 	"github.com/heidi-tray/heidi-tray/launcher/tokens"
+	"github.com/heidi-tray/heidi-tray/launcher/urlscheme"
 	"github.com/heidi-tray/heidi-tray/launcher/webui"
 )
 
@@ -52,6 +53,7 @@ type Opener interface {
 // Pages is the page server.
 type Pages interface {
 	Present(l webui.Launch) webui.Outcome
+	AskConfirmation(l webui.Launch) string
 	Logout()
 	OpenPages() int
 	Origin() string
@@ -71,14 +73,18 @@ type Deps struct {
 	Log       *slog.Logger
 	Quit      func()
 	Endpoint  string
+	Secrets   LaunchSecrets
+	Binding   Binding
+	Notify    func(title, body string)
 }
 
 // Launcher serves the local API (ipc.Service) and the page server (webui.Backend).
 type Launcher struct {
-	d     Deps
-	cache *tokens.Cache
-	pages Pages
-	hub   hub
+	d      Deps
+	cache  *tokens.Cache
+	pages  Pages
+	hub    hub
+	nonces urlscheme.Nonces
 
 	mu        sync.Mutex
 	state     State
@@ -175,29 +181,44 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// Open launches Heidi for a validated request. trusted is false for URL
-// launches, which the caller has already confirmed or verified.
+// Open launches Heidi for a validated request from a trusted channel (the
+// local API, the command line, a verified or confirmed URL), and binds the
+// clinician for later URL launches.
 func (l *Launcher) Open(ctx context.Context, o request.Open, trusted bool) (ipc.OpenResult, error) {
+	if !trusted {
+		return ipc.OpenResult{}, &Error{http.StatusForbidden, "untrusted", errors.New("untrusted launches go through OpenURL")}
+	}
+	res, _, err := l.launch(ctx, o, true)
+	if err == nil {
+		if err := l.d.Binding.Set(o.Clinician); err != nil {
+			l.d.Log.Warn("could not remember the clinician", "err", err)
+		}
+	}
+	return res, err
+}
+
+// launch is every launch's path: policy, token, page. With openBrowser false
+// a new page's URL is returned to the caller instead of opened.
+func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser bool) (ipc.OpenResult, webui.Outcome, error) {
 	if err := o.Validate(); err != nil {
-		return ipc.OpenResult{}, err
+		return ipc.OpenResult{}, webui.Outcome{}, err
 	}
 	if !request.DomainAllowed(o.Email, l.d.Settings.AllowedEmailDomains) {
-		return ipc.OpenResult{}, &Error{http.StatusForbidden, "domain_not_allowed",
-			fmt.Errorf("%s is not in an allowed email domain (%v); ask your IT administrator", request.MaskEmail(o.Email), l.d.Settings.AllowedEmailDomains)}
+		return ipc.OpenResult{}, webui.Outcome{}, &Error{http.StatusForbidden, "domain_not_allowed", l.domainErr(o.Email)}
 	}
 	if _, err := l.cache.Get(ctx, o.Clinician); err != nil {
-		return ipc.OpenResult{}, l.classify(o.Clinician, err)
+		return ipc.OpenResult{}, webui.Outcome{}, l.classify(o.Clinician, err)
 	}
 	id := newID()
-	launch := webui.Launch{ID: id, Req: o}
+	wl := webui.Launch{ID: id, Req: o}
 	if o.Patient != nil && l.d.Sessions != nil {
-		launch.HeidiSessionID = l.d.Sessions.Get(o.Region, o.Email, o.UserID, o.Patient.ID, o.EncounterID)
+		wl.HeidiSessionID = l.d.Sessions.Get(o.Region, o.Email, o.UserID, o.Patient.ID, o.EncounterID)
 	}
-	out := l.pages.Present(launch)
-	if out.Status == "opened" {
+	out := l.pages.Present(wl)
+	if out.Status == "opened" && openBrowser {
 		if err := l.d.Opener.Open(out.URL); err != nil {
 			l.setState("error", "Browser could not be opened")
-			return ipc.OpenResult{}, &Error{http.StatusInternalServerError, "browser_failed", err}
+			return ipc.OpenResult{}, webui.Outcome{}, &Error{http.StatusInternalServerError, "browser_failed", err}
 		}
 	}
 	l.mu.Lock()
@@ -208,7 +229,7 @@ func (l *Launcher) Open(ctx context.Context, o request.Open, trusted bool) (ipc.
 		l.setState("ready", "Ready")
 	}
 	l.d.Log.Info("launch", "clinician", o.Clinician, "patient", o.Patient, "outcome", out.Status, "launch_id", id)
-	return ipc.OpenResult{Status: out.Status, Message: messages[out.Status], LaunchID: id}, nil
+	return ipc.OpenResult{Status: out.Status, Message: messages[out.Status], LaunchID: id}, out, nil
 }
 
 var messages = map[string]string{

@@ -59,11 +59,15 @@ Usage:
   heidi-tray key set --region R    store the API key for a region (read from standard input)
   heidi-tray key status            list the regions that have a key (masked)
   heidi-tray key delete --region R remove a region's key
+  heidi-tray url -- URL            handle a heidi-tray:// URL (what the OS runs)
+  heidi-tray secret set|status|delete   the launch secret that signs heidi-tray:// URLs (set reads stdin)
+  heidi-tray install               register the heidi-tray:// scheme and start at login for this user
+  heidi-tray uninstall [--purge]   remove them (--purge: also keys, settings, state and logs)
   heidi-tray config [--json|--init] show the effective settings and where each came from
   heidi-tray quit                  stop the running tray
   heidi-tray version
 
-Docs: README.md, docs/ipc.md
+Docs: README.md, docs/ipc.md, docs/url-scheme.md
 `
 
 // Main runs one command and returns its exit code.
@@ -98,6 +102,14 @@ func dispatch(ctx context.Context, env Env) error {
 		return runTray(ctx, env, true, rest)
 	case "open":
 		return openCmd(ctx, env, rest)
+	case "url":
+		return urlCmd(ctx, env, rest)
+	case "secret":
+		return secretCmd(ctx, env, rest)
+	case "install":
+		return installCmd(ctx, env, rest)
+	case "uninstall":
+		return uninstallCmd(ctx, env, rest)
 	case "logout":
 		return logoutCmd(ctx, env, rest)
 	case "status":

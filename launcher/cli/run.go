@@ -22,6 +22,7 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/logging"
+	"github.com/heidi-tray/heidi-tray/launcher/notify"
 	"github.com/heidi-tray/heidi-tray/launcher/outbox"
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
@@ -78,7 +79,9 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
-	var keys launcher.Keys = keystore.OS()
+	osKeys := keystore.OS()
+	var keys launcher.Keys = osKeys
+	var secrets launcher.LaunchSecrets = osKeys
 	base := func(region string) (string, error) {
 		return heidiapi.BaseURL(settings.Environment, region, settings.APIBase)
 	}
@@ -100,7 +103,7 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) error {
 		for _, r := range request.Regions {
 			mem.SetAPIKey(ctx, r, secret.NewAPIKey(SandboxKey))
 		}
-		keys = mem
+		keys, secrets = mem, mem
 		if settings.WidgetScript == "" {
 			widget = webui.SandboxWidget
 		}
@@ -131,6 +134,8 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) error {
 		Heidi:  &heidiapi.Client{HTTP: newHTTPClient(), Base: base},
 		Opener: browser.New(settings.Browser, log), Outbox: box, Sessions: sess,
 		Clipboard: clipboard.Copy, Log: log, Quit: stop, Endpoint: ep.Path,
+		Secrets: secrets, Binding: launcher.Binding{Path: filepath.Join(stateDir, "binding")},
+		Notify: notify.Notifier{Log: log, Sandbox: sandbox}.Send,
 	})
 	defer l.Close()
 

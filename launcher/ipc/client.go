@@ -93,6 +93,12 @@ func (c *Client) OpenWaitNote(ctx context.Context, o request.Open) (Note, error)
 	return n, c.do(ctx, http.MethodPost, "/v1/open?wait=note", o, &n)
 }
 
+// OpenURL hands a heidi-tray:// URL to the tray, which decides whether to trust it.
+func (c *Client) OpenURL(ctx context.Context, raw string) (OpenResult, error) {
+	var res OpenResult
+	return res, c.do(ctx, http.MethodPost, "/v1/url", map[string]string{"url": raw}, &res)
+}
+
 // Logout signs the clinician out everywhere.
 func (c *Client) Logout(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/logout", struct{}{}, nil)

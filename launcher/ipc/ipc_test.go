@@ -43,6 +43,9 @@ func (f *fakeService) Open(_ context.Context, o request.Open, trusted bool) (Ope
 	f.opens = append(f.opens, o)
 	return OpenResult{Status: "opened", LaunchID: "L1"}, nil
 }
+func (f *fakeService) OpenURL(context.Context, string) (OpenResult, error) {
+	return OpenResult{Status: "confirm"}, nil
+}
 func (f *fakeService) Logout(context.Context) error  { return nil }
 func (f *fakeService) Status(context.Context) Status { return Status{Region: "AU", State: "ready"} }
 func (f *fakeService) Quit()                         {}

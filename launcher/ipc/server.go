@@ -22,6 +22,8 @@ import (
 // Service is what the tray does for the local API.
 type Service interface {
 	Open(ctx context.Context, o request.Open, trusted bool) (OpenResult, error)
+	// OpenURL handles a heidi-tray:// URL, which anyone may have sent.
+	OpenURL(ctx context.Context, raw string) (OpenResult, error)
 	Logout(ctx context.Context) error
 	Status(ctx context.Context) Status
 	// WaitNote blocks until a note is pushed for the launch, or ctx ends.
@@ -56,6 +58,7 @@ func NewServer(svc Service, log *slog.Logger) *Server {
 	s := &Server{svc: svc, log: log, uid: os.Getuid()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/open", s.open)
+	mux.HandleFunc("POST /v1/url", s.url)
 	mux.HandleFunc("POST /v1/logout", s.logout)
 	mux.HandleFunc("GET /v1/status", s.status)
 	mux.HandleFunc("GET /v1/events", s.events)
@@ -194,6 +197,21 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, note)
+}
+
+func (s *Server) url(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		URL string `json:"url"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	res, err := s.svc.OpenURL(r.Context(), in.URL)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -83,9 +83,10 @@ type Server struct {
 	hs      *http.Server
 	files   http.Handler
 
-	mu    sync.Mutex
-	codes map[string]*pendingCode
-	pages map[string]*page
+	mu       sync.Mutex
+	codes    map[string]*pendingCode
+	confirms map[string]*pendingCode
+	pages    map[string]*page
 }
 
 type pendingCode struct {
@@ -125,12 +126,13 @@ func New(l net.Listener, b Backend, opt Options) *Server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	s := &Server{
-		opt:     opt,
-		backend: b,
-		origin:  "http://127.0.0.1:" + strconv.Itoa(port),
-		hosts:   map[string]bool{"127.0.0.1:" + strconv.Itoa(port): true, "localhost:" + strconv.Itoa(port): true},
-		codes:   map[string]*pendingCode{},
-		pages:   map[string]*page{},
+		opt:      opt,
+		backend:  b,
+		origin:   "http://127.0.0.1:" + strconv.Itoa(port),
+		hosts:    map[string]bool{"127.0.0.1:" + strconv.Itoa(port): true, "localhost:" + strconv.Itoa(port): true},
+		codes:    map[string]*pendingCode{},
+		confirms: map[string]*pendingCode{},
+		pages:    map[string]*page{},
 	}
 	s.csp = contentSecurityPolicy(opt.WidgetScript)
 	sub, _ := fs.Sub(assets.Web, ".")
@@ -145,6 +147,8 @@ func New(l net.Listener, b Backend, opt Options) *Server {
 	mux.HandleFunc("POST /api/push", s.apiPush)
 	mux.HandleFunc("POST /api/recording", s.apiRecording)
 	mux.HandleFunc("POST /api/session-started", s.apiSessionStarted)
+	mux.HandleFunc("GET /confirm", s.confirmPage)
+	mux.HandleFunc("POST /api/confirm", s.apiConfirm)
 	s.hs = &http.Server{
 		Handler:           s.guard(mux),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -250,6 +254,7 @@ func (s *Server) closeAll(evType string) {
 		delete(s.pages, id)
 	}
 	clear(s.codes)
+	clear(s.confirms)
 }
 
 // OpenPages counts pages with a live connection.

@@ -1,0 +1,158 @@
+package install
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+const (
+	desktopID = "heidi-tray.desktop"
+	mimeType  = "x-scheme-handler/heidi-tray"
+)
+
+func dataHome() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return d
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "share")
+}
+
+func configHome() string {
+	if d, err := os.UserConfigDir(); err == nil {
+		return d
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".config")
+}
+
+// desktopQuote quotes an Exec argument per the Desktop Entry spec.
+func desktopQuote(s string) string {
+	r := strings.NewReplacer(`\`, `\\\\`, `"`, `\\"`, "`", "\\\\`", `$`, `\\$`, `%`, `%%`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// Paths of the files Install writes.
+func HandlerFile() string   { return filepath.Join(dataHome(), "applications", desktopID) }
+func AutostartFile() string { return filepath.Join(configHome(), "autostart", desktopID) }
+
+// Install registers the URL handler and start at login for exe.
+func Install(exe string) (Report, error) {
+	var r Report
+	handler := fmt.Sprintf(`[Desktop Entry]
+Type=Application
+Name=Heidi (heidi-tray)
+Comment=Opens Heidi for the clinician and patient your EMR names
+Exec=%s url -- %%u
+MimeType=%s;
+NoDisplay=true
+Terminal=false
+`, desktopQuote(exe), mimeType)
+	if err := writeFile(&r, HandlerFile(), []byte(handler), 0o644); err != nil {
+		return r, err
+	}
+	if err := setDefault(&r); err != nil {
+		return r, err
+	}
+	if db, err := exec.LookPath("update-desktop-database"); err == nil {
+		exec.Command(db, filepath.Dir(HandlerFile())).Run()
+	}
+	autostart := fmt.Sprintf(`[Desktop Entry]
+Type=Application
+Name=heidi-tray
+Comment=Heidi for your desktop EMR
+Exec=%s run
+Terminal=false
+X-GNOME-Autostart-enabled=true
+`, desktopQuote(exe))
+	if err := writeFile(&r, AutostartFile(), []byte(autostart), 0o644); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func setDefault(r *Report) error {
+	xm, err := exec.LookPath("xdg-mime")
+	if err != nil {
+		return fmt.Errorf("xdg-mime is not installed (Debian package xdg-utils); it registers the URL handler")
+	}
+	if out, _ := exec.Command(xm, "query", "default", mimeType).Output(); strings.TrimSpace(string(out)) == desktopID {
+		r.add("unchanged: %s handler is %s", mimeType, desktopID)
+		return nil
+	}
+	if out, err := exec.Command(xm, "default", desktopID, mimeType).CombinedOutput(); err != nil {
+		return fmt.Errorf("xdg-mime default: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	r.add("registered: %s as the handler of heidi-tray:// URLs (xdg-mime)", desktopID)
+	return nil
+}
+
+// Uninstall removes the handler, its association and the autostart entry.
+func Uninstall() (Report, error) {
+	var r Report
+	if err := removeFile(&r, HandlerFile()); err != nil {
+		return r, err
+	}
+	if err := removeFile(&r, AutostartFile()); err != nil {
+		return r, err
+	}
+	for _, list := range []string{filepath.Join(configHome(), "mimeapps.list"), filepath.Join(dataHome(), "applications", "mimeapps.list")} {
+		if err := dropAssociation(&r, list); err != nil {
+			return r, err
+		}
+	}
+	if db, err := exec.LookPath("update-desktop-database"); err == nil {
+		exec.Command(db, filepath.Dir(HandlerFile())).Run()
+	}
+	return r, nil
+}
+
+// dropAssociation removes heidi-tray's lines from a mimeapps.list (xdg-mime
+// can add associations but not remove them).
+func dropAssociation(r *Report, path string) error {
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var out strings.Builder
+	changed := false
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	for sc.Scan() {
+		line := sc.Text()
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == mimeType {
+			var keep []string
+			for _, id := range strings.Split(v, ";") {
+				if id != "" && id != desktopID {
+					keep = append(keep, id)
+				}
+			}
+			changed = true
+			if len(keep) == 0 {
+				continue
+			}
+			line = mimeType + "=" + strings.Join(keep, ";") + ";"
+		}
+		out.WriteString(line + "\n")
+	}
+	if !changed {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+		return err
+	}
+	r.add("removed: the heidi-tray:// association from %s", path)
+	return nil
+}
+
+// Registered reports whether heidi-tray is the scheme's handler (doctor).
+func Registered() bool {
+	out, err := exec.Command("xdg-mime", "query", "default", mimeType).Output()
+	return err == nil && strings.TrimSpace(string(out)) == desktopID
+}

@@ -1,0 +1,19 @@
+//go:build !linux
+
+package install
+
+import (
+	"errors"
+	"runtime"
+)
+
+var errPlatform = errors.New("install/uninstall for " + runtime.GOOS + " is not built yet (the MSI or the app bundle registers heidi-tray there)")
+
+// Install registers the URL handler and start at login for exe.
+func Install(exe string) (Report, error) { return nil, errPlatform }
+
+// Uninstall removes every registration.
+func Uninstall() (Report, error) { return nil, errPlatform }
+
+// Registered reports whether heidi-tray is the scheme's handler.
+func Registered() bool { return false }

@@ -1,0 +1,128 @@
+package launcher
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/heidi-tray/heidi-tray/keystore"
+	"github.com/heidi-tray/heidi-tray/launcher/ipc"
+	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/secret"
+	"github.com/heidi-tray/heidi-tray/launcher/urlscheme"
+	"github.com/heidi-tray/heidi-tray/launcher/webui"
+)
+
+// LaunchSecrets reads the URL launch secret (the keystore).
+type LaunchSecrets interface {
+	LaunchSecret(ctx context.Context) (secret.LaunchSecret, error)
+}
+
+// Binding remembers the clinician this OS user last opened Heidi as, as a
+// hash: enough to compare, nothing to read.
+type Binding struct{ Path string }
+
+func bindingHash(c request.Clinician) string {
+	h := sha256.Sum256([]byte("heidi-tray-binding-v1\x00" + c.Region + "\x00" + c.Email + "\x00" + c.UserID))
+	return hex.EncodeToString(h[:])
+}
+
+// Is reports whether c is the bound clinician.
+func (b Binding) Is(c request.Clinician) bool {
+	data, err := os.ReadFile(b.Path)
+	return err == nil && strings.TrimSpace(string(data)) == bindingHash(c)
+}
+
+// Set binds c.
+func (b Binding) Set(c request.Clinician) error {
+	if b.Path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(b.Path), 0o700); err != nil {
+		return err
+	}
+	tmp := b.Path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(bindingHash(c)+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, b.Path)
+}
+
+// OpenURL handles a heidi-tray:// URL. Nothing in it is trusted: a signed
+// URL must verify; an unsigned one opens straight away only for the bound
+// clinician, and otherwise asks the person at the screen first.
+func (l *Launcher) OpenURL(ctx context.Context, raw string) (ipc.OpenResult, error) {
+	u, err := urlscheme.Parse(raw, l.d.Settings.Region)
+	if err != nil {
+		return ipc.OpenResult{}, l.refuseURL(err)
+	}
+	secret, err := l.launchSecret(ctx)
+	if err != nil {
+		return ipc.OpenResult{}, l.classify(request.Clinician{Region: l.d.Settings.Region}, err)
+	}
+	if secret != nil {
+		if err := urlscheme.Verify(u, secret, time.Now(), &l.nonces); err != nil {
+			return ipc.OpenResult{}, l.refuseURL(err)
+		}
+	}
+	if u.Action == "logout" {
+		return ipc.OpenResult{Status: "logged_out", Message: "Signed out of Heidi."}, l.Logout(ctx)
+	}
+	o := u.Open
+	if !request.DomainAllowed(o.Email, l.d.Settings.AllowedEmailDomains) {
+		return ipc.OpenResult{}, l.refuseURL(l.domainErr(o.Email))
+	}
+	if secret != nil || l.d.Binding.Is(o.Clinician) {
+		return l.Open(ctx, o, true)
+	}
+	// Unbound clinician: a page must ask before any token is fetched.
+	id := newID()
+	confirmURL := l.pages.AskConfirmation(webui.Launch{ID: id, Req: o})
+	if err := l.d.Opener.Open(confirmURL); err != nil {
+		return ipc.OpenResult{}, &Error{http.StatusInternalServerError, "browser_failed", err}
+	}
+	l.d.Log.Info("URL launch for an unbound clinician: asking for confirmation", "clinician", o.Clinician, "launch_id", id)
+	return ipc.OpenResult{Status: "confirm", Message: "Confirm in the browser that Heidi should open for this clinician.", LaunchID: id}, nil
+}
+
+func (l *Launcher) launchSecret(ctx context.Context) ([]byte, error) {
+	if l.d.Secrets == nil {
+		return nil, nil
+	}
+	s, err := l.d.Secrets.LaunchSecret(ctx)
+	if errors.Is(err, keystore.ErrNotFound) {
+		return nil, nil
+	}
+	return s.Reveal(), err
+}
+
+func (l *Launcher) domainErr(email string) error {
+	return fmt.Errorf("%s is not in an allowed email domain (%s); ask your IT administrator", request.MaskEmail(email), strings.Join(l.d.Settings.AllowedEmailDomains, ", "))
+}
+
+// refuseURL reports a refused URL to the clinician and the caller.
+func (l *Launcher) refuseURL(err error) error {
+	l.d.Log.Warn("URL launch refused", "err", err)
+	if l.d.Notify != nil {
+		l.d.Notify("Heidi launch refused", err.Error())
+	}
+	return &Error{http.StatusForbidden, "url_refused", err}
+}
+
+// ConfirmLaunch runs a launch the person at the screen confirmed: it binds
+// the clinician and launches without opening another window (the
+// confirmation page navigates itself).
+func (l *Launcher) ConfirmLaunch(ctx context.Context, wl webui.Launch) (webui.Outcome, error) {
+	if err := l.d.Binding.Set(wl.Req.Clinician); err != nil {
+		l.d.Log.Warn("could not remember the confirmed clinician", "err", err)
+	}
+	_, out, err := l.launch(ctx, wl.Req, false)
+	return out, err
+}
