@@ -3,13 +3,15 @@ GO      ?= go
 VERSION ?= 0.1.0-dev
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test deps check unit sandbox clean
+FUZZTIME ?= 60s
+
+.PHONY: build test deps check unit fuzz sandbox clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o heidi-tray .
 
 # The one test command: installs what the tests need, then runs every suite.
-test: deps check unit
+test: deps check unit fuzz
 
 deps:
 	./.ci/install-deps
@@ -22,6 +24,11 @@ check:
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Each fuzz target runs FUZZTIME (60 s in CI) from its checked-in seed corpus.
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./launcher/urlscheme
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeOpen$$' -fuzztime=$(FUZZTIME) ./launcher/ipc
 
 sandbox:
 	$(GO) run . sandbox

@@ -53,6 +53,8 @@ type world struct {
 	fake       *fakeheidi.Server
 	browserLog string
 	trays      []*exec.Cmd
+	// extraSecrets are more values the sweep must not find (launch secrets).
+	extraSecrets []string
 }
 
 func newWorld(t *testing.T) *world {
@@ -65,7 +67,7 @@ func newWorld(t *testing.T) *world {
 	w.browserLog = filepath.Join(w.dir, "browser.log")
 	rec := filepath.Join(w.dir, "record-browser")
 	os.WriteFile(rec, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" >> "+w.browserLog+"\n"), 0o755)
-	for _, d := range []string{"home", "run", "config", "state", "cache"} {
+	for _, d := range []string{"home", "run", "config", "state", "cache", "data"} {
 		os.MkdirAll(filepath.Join(w.dir, d), 0o700)
 	}
 	w.env = testrig.SetEnv(bus.Env(os.Environ()),
@@ -76,6 +78,7 @@ func newWorld(t *testing.T) *world {
 		"XDG_CACHE_HOME="+filepath.Join(w.dir, "cache"),
 		"HEIDI_TRAY_API_BASE="+srv.URL+fakeheidi.BasePath,
 		"HEIDI_TRAY_BROWSER="+rec,
+		"XDG_DATA_HOME="+filepath.Join(w.dir, "data"),
 	)
 	w.env = testrig.Unset(w.env, "DISPLAY", "WAYLAND_DISPLAY", "HEIDI_TRAY_REGION", "HEIDI_TRAY_CONFIG")
 	t.Cleanup(w.stopAll)
@@ -203,7 +206,9 @@ func (w *world) waitBrowser(n int) []string {
 }
 
 // secrets are every key and token the fake knows of, for leak sweeps.
-func (w *world) secrets() []string { return append([]string{e2eKey}, w.fake.IssuedTokens()...) }
+func (w *world) secrets() []string {
+	return append(append([]string{e2eKey}, w.extraSecrets...), w.fake.IssuedTokens()...)
+}
 
 // sweep fails if any secret appears in any file under the world's dirs, in
 // the browser's arguments or in the tray's command line.

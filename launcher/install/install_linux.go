@@ -30,8 +30,12 @@ func configHome() string {
 	return filepath.Join(home, ".config")
 }
 
-// desktopQuote quotes an Exec argument per the Desktop Entry spec.
+// desktopQuote quotes an Exec argument per the Desktop Entry spec, and only
+// when it must: xdg-open's generic fallback does not understand quotes.
 func desktopQuote(s string) string {
+	if !strings.ContainsAny(s, " \t\n\"'\\><~|&;$*?#()`%=") {
+		return s
+	}
 	r := strings.NewReplacer(`\`, `\\\\`, `"`, `\\"`, "`", "\\\\`", `$`, `\\$`, `%`, `%%`)
 	return `"` + r.Replace(s) + `"`
 }
@@ -76,19 +80,44 @@ X-GNOME-Autostart-enabled=true
 }
 
 func setDefault(r *Report) error {
+	// Our own line in the user's mimeapps.list, not merely "found by scanning":
+	// another app that claims the scheme must not win.
+	list := filepath.Join(configHome(), "mimeapps.list")
+	if isDefaultIn(list) {
+		r.add("unchanged: %s handler is %s (%s)", mimeType, desktopID, list)
+		return nil
+	}
 	xm, err := exec.LookPath("xdg-mime")
 	if err != nil {
 		return fmt.Errorf("xdg-mime is not installed (Debian package xdg-utils); it registers the URL handler")
 	}
-	if out, _ := exec.Command(xm, "query", "default", mimeType).Output(); strings.TrimSpace(string(out)) == desktopID {
-		r.add("unchanged: %s handler is %s", mimeType, desktopID)
-		return nil
-	}
 	if out, err := exec.Command(xm, "default", desktopID, mimeType).CombinedOutput(); err != nil {
 		return fmt.Errorf("xdg-mime default: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	r.add("registered: %s as the handler of heidi-tray:// URLs (xdg-mime)", desktopID)
+	r.add("registered: %s as the handler of heidi-tray:// URLs (xdg-mime, %s)", desktopID, list)
 	return nil
+}
+
+// isDefaultIn reports whether list names heidi-tray first for the scheme.
+func isDefaultIn(list string) bool {
+	data, err := os.ReadFile(list)
+	if err != nil {
+		return false
+	}
+	section := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			section = line
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if ok && section == "[Default Applications]" && strings.TrimSpace(k) == mimeType {
+			first, _, _ := strings.Cut(strings.TrimSpace(v), ";")
+			return first == desktopID
+		}
+	}
+	return false
 }
 
 // Uninstall removes the handler, its association and the autostart entry.

@@ -108,6 +108,8 @@ func TestOpenValidationOverTheSocket(t *testing.T) {
 		{"unknown field", "application/json", `{"email":"dr.a@clinic.example","user_id":"42","admin":true}`, 400, `unknown field \"admin\"`},
 		{"unknown patient field", "application/json", `{"email":"dr.a@clinic.example","user_id":"42","patient":{"id":"P","name":"N","ssn":"1"}}`, 400, "unknown field"},
 		{"trailing data", "application/json", ok + `{"x":1}`, 400, "after the JSON object"},
+		{"duplicate key", "application/json", `{"email":"dr.a@clinic.example","email":"dr.b@clinic.example","user_id":"42"}`, 400, `field \"email\" appears twice`},
+		{"duplicate nested key", "application/json", `{"email":"dr.a@clinic.example","user_id":"42","patient":{"id":"P","id":"Q","name":"N"}}`, 400, "appears twice"},
 		{"not json", "application/json", `email=dr`, 400, "not valid JSON"},
 		{"empty", "application/json", ``, 400, "empty"},
 		{"wrong type", "application/json", `{"email":"dr.a@clinic.example","user_id":42}`, 400, `\"user_id\" must be a string`},

@@ -156,6 +156,45 @@ func DecodeStrict(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("the body has data after the JSON object")
 	}
+	return duplicateKeys(json.NewDecoder(bytes.NewReader(body)), 0)
+}
+
+// duplicateKeys refuses an object that names a key twice: parsers disagree
+// on which one wins, which is how fields get smuggled past a check.
+func duplicateKeys(dec *json.Decoder, depth int) error {
+	if depth > 32 {
+		return errors.New("the body is nested too deeply")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil // already reported by the decoder
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil
+			}
+			key, _ := k.(string)
+			if seen[key] {
+				return fmt.Errorf("field %q appears twice", key)
+			}
+			seen[key] = true
+			if err := duplicateKeys(dec, depth+1); err != nil {
+				return err
+			}
+		}
+		dec.Token()
+	case json.Delim('['):
+		for dec.More() {
+			if err := duplicateKeys(dec, depth+1); err != nil {
+				return err
+			}
+		}
+		dec.Token()
+	}
 	return nil
 }
 
