@@ -27,8 +27,8 @@ unit:
 
 # Each fuzz target runs FUZZTIME (60 s in CI) from its checked-in seed corpus.
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./launcher/urlscheme
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeOpen$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./launcher/ipc
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./launcher/urlscheme
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeOpen$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./launcher/ipc
 
 sandbox:
 	$(GO) run . sandbox
