@@ -54,6 +54,9 @@ func Icon(kind string) []byte {
 	return b
 }
 
+// HostMissing says why no tray icon can be shown here, or "" (doctor).
+func HostMissing() string { return hostMissing() }
+
 // Run shows the tray until ctx ends, on the calling goroutine (which must be
 // main's: the tray needs the main OS thread). Without a tray host it logs
 // one warning and simply waits: heidi-tray keeps serving launches.

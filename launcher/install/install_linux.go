@@ -180,6 +180,12 @@ func dropAssociation(r *Report, path string) error {
 	return nil
 }
 
+// AutostartEnabled reports whether start at login is set up.
+func AutostartEnabled() bool {
+	_, err := os.Stat(AutostartFile())
+	return err == nil
+}
+
 // Registered reports whether heidi-tray is the scheme's handler (doctor).
 func Registered() bool {
 	out, err := exec.Command("xdg-mime", "query", "default", mimeType).Output()

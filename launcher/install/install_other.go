@@ -17,3 +17,6 @@ func Uninstall() (Report, error) { return nil, errPlatform }
 
 // Registered reports whether heidi-tray is the scheme's handler.
 func Registered() bool { return false }
+
+// AutostartEnabled reports whether start at login is set up.
+func AutostartEnabled() bool { return false }
