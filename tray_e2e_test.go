@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -174,6 +175,17 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	if !launchURL.MatchString(urls[1]) {
 		t.Fatalf("Open Heidi opened %q", urls[1])
 	}
+	items = menu(t, conn, svc)
+	click(findItem(t, items, "Set up…").id)
+	if urls := w.waitBrowser(3); !launchURL.MatchString(urls[2]) {
+		t.Fatalf("Set up… opened %q", urls[2])
+	}
+	findItem(t, items, "heidi-tray 0.1.0-dev · AU · production")
+	autostart := filepath.Join(w.dir, "config", "autostart", "heidi-tray.desktop")
+	click(findItem(t, items, "Start at login").id)
+	eventually(t, "the autostart entry", func() bool { _, err := os.Stat(autostart); return err == nil })
+	click(findItem(t, items, "Start at login").id)
+	eventually(t, "the autostart entry to go", func() bool { _, err := os.Stat(autostart); return os.IsNotExist(err) })
 	click(quit.id)
 	done := make(chan error, 1)
 	go func() { done <- tray.Wait() }()

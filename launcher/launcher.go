@@ -54,6 +54,7 @@ type Opener interface {
 type Pages interface {
 	Present(l webui.Launch) webui.Outcome
 	AskConfirmation(l webui.Launch) string
+	SettingsURL() string
 	Logout()
 	OpenPages() int
 	Origin() string
@@ -74,6 +75,7 @@ type Deps struct {
 	Quit      func()
 	Endpoint  string
 	Secrets   LaunchSecrets
+	Config    *config.Config // the loaded settings with their file and sources
 	Binding   Binding
 	Notify    func(title, body string)
 }
@@ -159,6 +161,9 @@ func (l *Launcher) classify(c request.Clinician, err error) error {
 		switch he.Kind {
 		case heidiapi.KeyRejected:
 			l.setState("error", fmt.Sprintf("API key rejected for %s", c.Region))
+			if l.d.Notify != nil {
+				l.d.Notify("Heidi rejected the API key", err.Error())
+			}
 			return &Error{http.StatusBadGateway, "key_rejected", err}
 		case heidiapi.BadRequest:
 			return &Error{http.StatusBadGateway, "heidi_refused", err}

@@ -8,20 +8,28 @@ import (
 	"fyne.io/systray"
 )
 
+// menu is the tray's one menu; only loop touches it after it is built.
 type menu struct {
-	status, open, quit *systray.MenuItem
+	status, open, setup, autostart, logs, about, quit *systray.MenuItem
+	autostartOn                                       bool
 }
 
 func run(ctx context.Context, cfg Config) {
 	systray.SetTitle(Title(cfg.Initial)) // before Run: the item's id is read at export
 	ready := func() {
 		m := menu{
-			status: systray.AddMenuItem(cfg.Initial.Message, ""),
-			open:   systray.AddMenuItem("Open Heidi", "Open Heidi for the last clinician"),
+			status:    systray.AddMenuItem(cfg.Initial.Message, ""),
+			open:      systray.AddMenuItem("Open Heidi", "Open Heidi for the last clinician"),
+			setup:     systray.AddMenuItem("Set up…", "API keys, region, launch secret, connection test"),
+			autostart: systray.AddMenuItemCheckbox("Start at login", "Start heidi-tray when you log in", cfg.Info.Autostart),
+			logs:      systray.AddMenuItem("Open logs", "Open the folder with heidi-tray's log"),
+			about:     systray.AddMenuItem(About(cfg.Info, cfg.Initial.Sandbox), ""),
 		}
 		systray.AddSeparator()
 		m.quit = systray.AddMenuItem("Quit heidi-tray", "Stop heidi-tray")
 		m.status.Disable()
+		m.about.Disable()
+		m.autostartOn = cfg.Info.Autostart
 		m.apply(cfg.Initial)
 		go m.loop(ctx, cfg)
 	}
@@ -31,7 +39,7 @@ func run(ctx context.Context, cfg Config) {
 }
 
 func (m *menu) apply(s State) {
-	systray.SetIcon(platformIcon(Icon(s.Kind)))
+	setIcon(s.Kind)
 	systray.SetTitle(Title(s))
 	systray.SetTooltip(Title(s))
 	m.status.SetTitle(s.Message)
@@ -44,6 +52,11 @@ func (m *menu) apply(s State) {
 
 // loop is the tray's one event loop.
 func (m *menu) loop(ctx context.Context, cfg Config) {
+	act := func(fn func()) {
+		if fn != nil {
+			go fn()
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -51,13 +64,22 @@ func (m *menu) loop(ctx context.Context, cfg Config) {
 		case s := <-cfg.Updates:
 			m.apply(s)
 		case <-m.open.ClickedCh:
-			if cfg.Actions.Open != nil {
-				go cfg.Actions.Open()
+			act(cfg.Actions.Open)
+		case <-m.setup.ClickedCh:
+			act(cfg.Actions.Setup)
+		case <-m.logs.ClickedCh:
+			act(cfg.Actions.OpenLogs)
+		case <-m.autostart.ClickedCh:
+			if cfg.Actions.Autostart != nil && cfg.Actions.Autostart(!m.autostartOn) == nil {
+				m.autostartOn = !m.autostartOn
+				if m.autostartOn {
+					m.autostart.Check()
+				} else {
+					m.autostart.Uncheck()
+				}
 			}
 		case <-m.quit.ClickedCh:
-			if cfg.Actions.Quit != nil {
-				go cfg.Actions.Quit()
-			}
+			act(cfg.Actions.Quit)
 		}
 	}
 }

@@ -18,15 +18,34 @@ type State struct {
 	Sandbox bool
 }
 
+// Info is what About shows; it does not change while the tray runs.
+type Info struct {
+	Version, Region, Environment string
+	Autostart                    bool
+}
+
 // Actions are what the menu items do. They run on their own goroutines, so a
 // slow action never makes the tray drop clicks.
 type Actions struct {
-	Open func()
-	Quit func()
+	Open      func()
+	Setup     func()
+	Autostart func(enable bool) error
+	OpenLogs  func()
+	Quit      func()
+}
+
+// About is the About line.
+func About(i Info, sandbox bool) string {
+	s := "heidi-tray " + i.Version + " · " + i.Region + " · " + i.Environment
+	if sandbox {
+		s += " · SANDBOX"
+	}
+	return s
 }
 
 // Config for Run.
 type Config struct {
+	Info    Info
 	Initial State
 	Updates <-chan State
 	Actions Actions
@@ -45,11 +64,16 @@ func Title(s State) string {
 	return t
 }
 
+// Kinds are the tray states, each with its own icon.
+var Kinds = []string{"ready", "needs_setup", "unreachable", "recording", "error"}
+
 // Icon returns the PNG icon for a state.
-func Icon(kind string) []byte {
-	b, err := assets.Icons.ReadFile("icons/" + kind + ".png")
+func Icon(kind string) []byte { return iconFile(kind, ".png") }
+
+func iconFile(kind, ext string) []byte {
+	b, err := assets.Icons.ReadFile("icons/" + kind + ext)
 	if err != nil {
-		b, _ = assets.Icons.ReadFile("icons/error.png")
+		b, _ = assets.Icons.ReadFile("icons/error" + ext)
 	}
 	return b
 }

@@ -1,53 +1,95 @@
 //go:build ignore
 
 // gen draws the tray icons: go run ./assets/icons/gen.go (from the repo root).
+// Per state: <state>.png (64 px, Linux), <state>.ico (16–64 px, Windows), and
+// one template.png (black and alpha, macOS menu bar).
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 )
 
-func main() {
-	states := map[string]color.RGBA{
-		"ready":       {0x2e, 0x7d, 0x5b, 255},
-		"needs_setup": {0xd9, 0x8e, 0x04, 255},
-		"unreachable": {0x80, 0x80, 0x80, 255},
-		"recording":   {0xd0, 0x30, 0x30, 255},
-		"error":       {0x8b, 0x1a, 0x1a, 255},
-	}
-	for name, bg := range states {
-		draw(name, bg)
-	}
+var states = map[string]color.RGBA{
+	"ready":       {0x2e, 0x7d, 0x5b, 255},
+	"needs_setup": {0xd9, 0x8e, 0x04, 255},
+	"unreachable": {0x80, 0x80, 0x80, 255},
+	"recording":   {0xd0, 0x30, 0x30, 255},
+	"error":       {0x8b, 0x1a, 0x1a, 255},
 }
 
-func draw(name string, bg color.RGBA) {
-	const n = 64
-	img := image.NewRGBA(image.Rect(0, 0, n, n))
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			// rounded square
-			dx, dy := max(0, max(10-x, x-(n-11))), max(0, max(10-y, y-(n-11)))
+func main() {
+	for name, bg := range states {
+		write("assets/icons/"+name+".png", encode(draw(64, bg, name == "recording", false)))
+		var entries [][]byte
+		sizes := []int{16, 20, 24, 32, 40, 48, 64}
+		for _, n := range sizes {
+			entries = append(entries, encode(draw(n, bg, name == "recording", false)))
+		}
+		write("assets/icons/"+name+".ico", ico(sizes, entries))
+	}
+	write("assets/icons/template.png", encode(draw(64, color.RGBA{0, 0, 0, 255}, false, true)))
+}
+
+// draw scales a 64-unit design (rounded square, white H) to n pixels.
+func draw(n int, bg color.RGBA, dot, template bool) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, n, n))
+	for py := 0; py < n; py++ {
+		for px := 0; px < n; px++ {
+			x, y := (px*64+32)/n, (py*64+32)/n
+			dx, dy := max(0, max(10-x, x-53)), max(0, max(10-y, y-53))
 			if dx*dx+dy*dy > 100 {
 				continue
 			}
-			c := bg
-			// the letter H
-			if (x >= 18 && x < 26 || x >= 38 && x < 46) && y >= 16 && y < 48 || x >= 18 && x < 46 && y >= 28 && y < 36 {
-				c = color.RGBA{255, 255, 255, 255}
+			letter := (x >= 18 && x < 26 || x >= 38 && x < 46) && y >= 16 && y < 48 || x >= 18 && x < 46 && y >= 28 && y < 36
+			if dot && (x-50)*(x-50)+(y-14)*(y-14) < 64 {
+				letter = true
 			}
-			if name == "recording" && (x-50)*(x-50)+(y-14)*(y-14) < 64 {
-				c = color.RGBA{255, 255, 255, 255}
+			switch {
+			case template && letter:
+				img.Set(px, py, color.NRGBA{0, 0, 0, 255})
+			case template:
+				// the square is left transparent: the menu bar tints the H
+			case letter:
+				img.Set(px, py, color.NRGBA{255, 255, 255, 255})
+			default:
+				img.Set(px, py, color.NRGBA{bg.R, bg.G, bg.B, 255})
 			}
-			img.Set(x, y, c)
 		}
 	}
-	f, err := os.Create("assets/icons/" + name + ".png")
-	if err != nil {
+	return img
+}
+
+func encode(img image.Image) []byte {
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+// ico packs PNG-compressed entries into an ICO file (valid since Vista).
+func ico(sizes []int, entries [][]byte) []byte {
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, []uint16{0, 1, uint16(len(entries))})
+	offset := 6 + 16*len(entries)
+	for i, e := range entries {
+		s := byte(sizes[i])
+		b.Write([]byte{s, s, 0, 0})
+		binary.Write(&b, binary.LittleEndian, []uint16{1, 32})
+		binary.Write(&b, binary.LittleEndian, []uint32{uint32(len(e)), uint32(offset)})
+		offset += len(e)
+	}
+	for _, e := range entries {
+		b.Write(e)
+	}
+	return b.Bytes()
+}
+
+func write(path string, data []byte) {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		panic(err)
 	}
-	defer f.Close()
-	png.Encode(f, img)
 }

@@ -20,3 +20,12 @@ func (o *Opener) appCommand(u string) (string, []string, bool) {
 }
 
 func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }
+
+func openFolder(dir string) error {
+	cmd := exec.Command("/usr/bin/open", dir)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait()
+	return nil
+}

@@ -19,3 +19,13 @@ func (o *Opener) appCommand(u string) (string, []string, bool) {
 
 // detach puts the browser in its own session so it outlives a tray restart.
 func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }
+
+func openFolder(dir string) error {
+	cmd := exec.Command("xdg-open", dir)
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait()
+	return nil
+}

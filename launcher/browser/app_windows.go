@@ -25,3 +25,12 @@ func (o *Opener) appCommand(u string) (string, []string, bool) {
 }
 
 func detach(*exec.Cmd) {}
+
+func openFolder(dir string) error {
+	cmd := exec.Command(filepath.Join(os.Getenv("SystemRoot"), "explorer.exe"), dir)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait()
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -152,4 +153,12 @@ func SplitCommand(s string) ([]string, error) {
 		return nil, errors.New("is empty")
 	}
 	return out, nil
+}
+
+// OpenFolder shows a local folder in the file manager (the tray's Open logs).
+func OpenFolder(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("not an absolute folder: %q", dir)
+	}
+	return openFolder(dir)
 }

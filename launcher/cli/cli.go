@@ -56,6 +56,7 @@ Usage:
                   [--encounter-id X] [--context TEXT] [--wait-note] [--json]
   heidi-tray logout                sign the clinician out of every Heidi window
   heidi-tray status [--json]       is the tray running, and is it ready
+  heidi-tray setup                 open the settings page (keys, region, launch secret, connection test)
   heidi-tray doctor [--json] [--online]  check this workstation and explain each problem's fix
   heidi-tray key set --region R    store the API key for a region (read from standard input)
   heidi-tray key status            list the regions that have a key (masked)
@@ -105,6 +106,8 @@ func dispatch(ctx context.Context, env Env) error {
 		return openCmd(ctx, env, rest)
 	case "url":
 		return urlCmd(ctx, env, rest)
+	case "setup":
+		return setupCmd(ctx, env, rest)
 	case "doctor":
 		return doctorCmd(ctx, env, rest)
 	case "secret":

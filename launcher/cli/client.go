@@ -173,6 +173,21 @@ func logoutCmd(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
+func setupCmd(ctx context.Context, env Env, args []string) error {
+	if err := parse(flags("setup"), args); err != nil {
+		return err
+	}
+	c, err := connect(ctx, env, true)
+	if err != nil {
+		return err
+	}
+	if err := c.Setup(ctx); err != nil {
+		return apiErr(err)
+	}
+	fmt.Fprintln(env.Stdout, "The settings page is opening in the browser.")
+	return nil
+}
+
 func quitCmd(ctx context.Context, env Env, args []string) error {
 	if err := parse(flags("quit"), args); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/clipboard"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
+	"github.com/heidi-tray/heidi-tray/launcher/install"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/logging"
 	"github.com/heidi-tray/heidi-tray/launcher/notify"
@@ -37,7 +39,7 @@ const SandboxKey = "sandbox-not-a-real-key"
 
 // runTray is the long-running process: provision every part, serve until
 // asked to stop, then shut down in reverse order.
-func runTray(ctx context.Context, env Env, sandbox bool, args []string) error {
+func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err error) {
 	fs := flags("run")
 	noOpen := fs.Bool("no-open", false, "sandbox: do not open the demo page at start")
 	if err := parse(fs, args); err != nil {
@@ -60,6 +62,12 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) error {
 	defer logFile.Close()
 	log := logging.New(logFile, settings.LogLevel)
 	heidiapi.UserAgent = "heidi-tray/" + env.Version
+	defer func() { // a crash goes to the log with its stack, not to the clinician
+		if v := recover(); v != nil {
+			log.Error("heidi-tray crashed", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = &UserError{Code: ExitFailure, Msg: "heidi-tray stopped after an internal error; the details are in " + logFile.Path()}
+		}
+	}()
 
 	ep, err := endpoint()
 	if err != nil {
@@ -134,7 +142,7 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) error {
 		Heidi:  &heidiapi.Client{HTTP: newHTTPClient(), Base: base},
 		Opener: browser.New(settings.Browser, log), Outbox: box, Sessions: sess,
 		Clipboard: clipboard.Copy, Log: log, Quit: stop, Endpoint: ep.Path,
-		Secrets: secrets, Binding: launcher.Binding{Path: filepath.Join(stateDir, "binding")},
+		Secrets: secrets, Config: cfg, Binding: launcher.Binding{Path: filepath.Join(stateDir, "binding")},
 		Notify: notify.Notifier{Log: log, Sandbox: sandbox}.Send,
 	})
 	defer l.Close()
@@ -194,13 +202,32 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) error {
 		}
 		updates <- ts
 	})
+	exe, _ := os.Executable()
 	tray.Run(ctx, tray.Config{
+		Info:    tray.Info{Version: env.Version, Region: settings.Region, Environment: settings.Environment, Autostart: install.AutostartEnabled()},
 		Initial: tray.State(l.State()),
 		Updates: updates,
 		Actions: tray.Actions{
 			Open: func() {
 				if err := l.Reopen(ctx); err != nil {
 					log.Warn("Open Heidi from the tray failed", "err", err)
+				}
+			},
+			Setup: func() {
+				if err := l.OpenSettings(); err != nil {
+					log.Warn("Set up… failed", "err", err)
+				}
+			},
+			Autostart: func(enable bool) error {
+				_, err := install.SetAutostart(exe, enable)
+				if err != nil {
+					log.Warn("changing start at login failed", "err", err)
+				}
+				return err
+			},
+			OpenLogs: func() {
+				if err := browser.OpenFolder(logDir); err != nil {
+					log.Warn("Open logs failed", "err", err)
 				}
 			},
 			Quit: stop,

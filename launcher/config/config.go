@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -395,4 +396,48 @@ func Template() string {
 		fmt.Fprintf(&b, "# %s = %s\n\n", s.key, def)
 	}
 	return b.String()
+}
+
+// SetInFile sets key = value in the config file, keeping its comments and
+// other lines; the value is validated first.
+func SetInFile(file, key, value string) error {
+	s := lookup(key)
+	if s == nil {
+		return fmt.Errorf("unknown setting %q", key)
+	}
+	var probe Settings
+	if err := s.apply(&probe, value); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	line := key + " = " + strconv.Quote(value)
+	if key == "port" || key == "clipboard" {
+		line = key + " = " + value
+	}
+	data, err := os.ReadFile(file)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(data) == 0 {
+		lines = nil
+	}
+	done := false
+	for i, l := range lines {
+		k, _, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if ok && !strings.HasPrefix(strings.TrimSpace(l), "#") && strings.TrimSpace(k) == key {
+			lines[i], done = line, true
+			break
+		}
+	}
+	if !done {
+		lines = append(lines, line)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return err
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
 }

@@ -106,3 +106,24 @@ func TestTemplateLoads(t *testing.T) {
 		t.Fatalf("uncommented template: %v", err)
 	}
 }
+
+func TestSetInFileKeepsComments(t *testing.T) {
+	file := write(t, "# my clinic\nregion = \"AU\" # was AU\n# port = 0\n")
+	if err := SetInFile(file, "region", "UK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetInFile(file, "environment", "staging"); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetInFile(file, "region", "XX"); err == nil {
+		t.Fatal("an invalid value was written")
+	}
+	data, _ := os.ReadFile(file)
+	if string(data) != "# my clinic\nregion = \"UK\"\n# port = 0\nenvironment = \"staging\"\n" {
+		t.Fatalf("file:\n%s", data)
+	}
+	c, err := Load(file, nil, nil)
+	if err != nil || c.Region != "UK" || c.Environment != "staging" {
+		t.Fatal(err, c)
+	}
+}

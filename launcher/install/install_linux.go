@@ -65,18 +65,30 @@ Terminal=false
 	if db, err := exec.LookPath("update-desktop-database"); err == nil {
 		exec.Command(db, filepath.Dir(HandlerFile())).Run()
 	}
-	autostart := fmt.Sprintf(`[Desktop Entry]
+	if err := writeFile(&r, AutostartFile(), autostartEntry(exe), 0o644); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func autostartEntry(exe string) []byte {
+	return []byte(fmt.Sprintf(`[Desktop Entry]
 Type=Application
 Name=heidi-tray
 Comment=Heidi for your desktop EMR
 Exec=%s run
 Terminal=false
 X-GNOME-Autostart-enabled=true
-`, desktopQuote(exe))
-	if err := writeFile(&r, AutostartFile(), []byte(autostart), 0o644); err != nil {
-		return r, err
+`, desktopQuote(exe)))
+}
+
+// SetAutostart turns start at login on or off (the tray's check box).
+func SetAutostart(exe string, enable bool) (Report, error) {
+	var r Report
+	if enable {
+		return r, writeFile(&r, AutostartFile(), autostartEntry(exe), 0o644)
 	}
-	return r, nil
+	return r, removeFile(&r, AutostartFile())
 }
 
 func setDefault(r *Report) error {

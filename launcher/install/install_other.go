@@ -20,3 +20,6 @@ func Registered() bool { return false }
 
 // AutostartEnabled reports whether start at login is set up.
 func AutostartEnabled() bool { return false }
+
+// SetAutostart turns start at login on or off.
+func SetAutostart(exe string, enable bool) (Report, error) { return nil, errPlatform }

@@ -110,6 +110,11 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	return s, c.do(ctx, http.MethodGet, "/v1/status", nil, &s)
 }
 
+// Setup opens the settings page.
+func (c *Client) Setup(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/setup", struct{}{}, nil)
+}
+
 // Quit stops the tray.
 func (c *Client) Quit(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/quit", struct{}{}, nil)

@@ -48,6 +48,7 @@ func (f *fakeService) OpenURL(context.Context, string) (OpenResult, error) {
 }
 func (f *fakeService) Logout(context.Context) error  { return nil }
 func (f *fakeService) Status(context.Context) Status { return Status{Region: "AU", State: "ready"} }
+func (f *fakeService) OpenSettings() error           { return nil }
 func (f *fakeService) Quit()                         {}
 func (f *fakeService) WaitNote(ctx context.Context, id string) (*Note, error) {
 	return &Note{ID: "n1", LaunchID: id, Text: "hello"}, nil

@@ -30,6 +30,8 @@ type Service interface {
 	WaitNote(ctx context.Context, launchID string) (*Note, error)
 	// Subscribe streams events until ctx ends.
 	Subscribe(ctx context.Context) <-chan Event
+	// OpenSettings opens the settings page in the browser.
+	OpenSettings() error
 	Quit()
 }
 
@@ -63,12 +65,13 @@ func NewServer(svc Service, log *slog.Logger) *Server {
 	mux.HandleFunc("GET /v1/status", s.status)
 	mux.HandleFunc("GET /v1/events", s.events)
 	mux.HandleFunc("POST /v1/quit", s.quit)
+	mux.HandleFunc("POST /v1/setup", s.setup)
 	s.hs = &http.Server{
 		Handler:           s.guard(mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelError), // includes recovered handler panics, with their stack
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			uid, err := peerUID(c)
 			if err != nil {
@@ -269,6 +272,14 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.svc.Status(r.Context()))
+}
+
+func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.OpenSettings(); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "opened"})
 }
 
 func (s *Server) quit(w http.ResponseWriter, r *http.Request) {

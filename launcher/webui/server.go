@@ -37,7 +37,12 @@ const (
 // CodeTTL is how long a launch code can be redeemed.
 const CodeTTL = 60 * time.Second
 
-const cookieName = "heidi_tray_session"
+// Widget pages and the settings page have separate cookies, so opening
+// Set up… never signs a Heidi window out.
+const (
+	cookieName     = "heidi_tray_session"
+	settingsCookie = "heidi_tray_settings"
+)
 
 // maxPages bounds remembered page sessions.
 const maxPages = 32
@@ -104,6 +109,7 @@ type page struct {
 	subs       map[chan event]struct{}
 	connected  time.Time
 	lastActive time.Time
+	settings   bool // a settings page, not a widget page
 }
 
 type event struct {
@@ -148,13 +154,14 @@ func New(l net.Listener, b Backend, opt Options) *Server {
 	mux.HandleFunc("POST /api/recording", s.apiRecording)
 	mux.HandleFunc("POST /api/session-started", s.apiSessionStarted)
 	mux.HandleFunc("GET /confirm", s.confirmPage)
+	s.registerSettings(mux)
 	mux.HandleFunc("POST /api/confirm", s.apiConfirm)
 	s.hs = &http.Server{
 		Handler:           s.guard(mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(opt.Log.Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(opt.Log.Handler(), slog.LevelError), // includes recovered handler panics, with their stack
 	}
 	return s
 }
@@ -220,7 +227,7 @@ func (s *Server) Present(l Launch) Outcome {
 func (s *Server) livePageLocked() *page {
 	var best *page
 	for _, p := range s.pages {
-		if len(p.subs) > 0 && (best == nil || p.connected.After(best.connected)) {
+		if !p.settings && len(p.subs) > 0 && (best == nil || p.connected.After(best.connected)) {
 			best = p
 		}
 	}
@@ -279,17 +286,21 @@ func (p *page) sendLocked(ev event) {
 	}
 }
 
-func (s *Server) pageFor(r *http.Request) *page {
-	c, err := r.Cookie(cookieName)
+// pageFor is the widget page of the request's cookie.
+func (s *Server) pageFor(r *http.Request) *page { return s.pageByCookie(r, cookieName, false) }
+
+func (s *Server) pageByCookie(r *http.Request, name string, settings bool) *page {
+	c, err := r.Cookie(name)
 	if err != nil {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.pages[c.Value]
-	if p != nil {
-		p.lastActive = s.opt.Now()
+	if p == nil || p.settings != settings {
+		return nil
 	}
+	p.lastActive = s.opt.Now()
 	return p
 }
 
@@ -303,7 +314,8 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
 	var id string
 	if valid {
 		id = randomID()
-		s.pages[id] = &page{id: id, launch: pc.launch, heidiSID: pc.launch.HeidiSessionID, subs: map[chan event]struct{}{}, lastActive: s.opt.Now()}
+		s.pages[id] = &page{id: id, launch: pc.launch, heidiSID: pc.launch.HeidiSessionID, subs: map[chan event]struct{}{}, lastActive: s.opt.Now(),
+			settings: pc.launch.ID == settingsLaunch}
 		s.trimPagesLocked()
 	}
 	s.mu.Unlock()
@@ -311,8 +323,12 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusForbidden, "This link has expired", "Links from your EMR work once, for 60 seconds. Open Heidi again from your EMR.")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	name, next := cookieName, "/"
+	if pc.launch.ID == settingsLaunch {
+		name, next = settingsCookie, "/settings"
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) trimPagesLocked() {

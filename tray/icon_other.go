@@ -1,5 +1,0 @@
-//go:build !windows
-
-package tray
-
-func platformIcon(png []byte) []byte { return png }

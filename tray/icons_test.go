@@ -1,0 +1,41 @@
+package tray
+
+import (
+	"bytes"
+	"encoding/binary"
+	"image/png"
+	"testing"
+)
+
+func TestEveryStateHasItsOwnIcons(t *testing.T) {
+	seen := map[string]string{}
+	for _, k := range Kinds {
+		p := iconFile(k, ".png")
+		img, err := png.Decode(bytes.NewReader(p))
+		if err != nil || img.Bounds().Dx() != 64 {
+			t.Fatalf("%s.png: %v", k, err)
+		}
+		if other, dup := seen[string(p)]; dup {
+			t.Fatalf("%s and %s share an icon", k, other)
+		}
+		seen[string(p)] = k
+		ico := iconFile(k, ".ico")
+		if len(ico) < 6 || binary.LittleEndian.Uint16(ico[2:]) != 1 || binary.LittleEndian.Uint16(ico[4:]) != 7 {
+			t.Fatalf("%s.ico is not a 7-image icon", k)
+		}
+		for i := 0; i < 7; i++ {
+			e := ico[6+16*i:]
+			size, off, n := int(e[0]), binary.LittleEndian.Uint32(e[12:]), binary.LittleEndian.Uint32(e[8:])
+			img, err := png.Decode(bytes.NewReader(ico[off : off+n]))
+			if err != nil || img.Bounds().Dx() != size {
+				t.Fatalf("%s.ico entry %d: %v", k, i, err)
+			}
+		}
+	}
+	if _, err := png.Decode(bytes.NewReader(iconFile("template", ".png"))); err != nil {
+		t.Fatal("macOS template icon missing")
+	}
+	if !bytes.Equal(Icon("no-such-state"), Icon("error")) {
+		t.Fatal("an unknown state should show the error icon")
+	}
+}
