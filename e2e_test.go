@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -403,5 +404,83 @@ func writeFile(t *testing.T, path, body string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestTwoTraysStartingAtOnce(t *testing.T) {
+	w := newWorld(t)
+	w.setKey("AU")
+	var cmds []*exec.Cmd
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command(binary, "run")
+		cmd.Env = w.env
+		out, _ := os.Create(filepath.Join(w.dir, fmt.Sprintf("race%d.out", i)))
+		cmd.Stdout, cmd.Stderr = out, out
+		cmds = append(cmds, cmd)
+	}
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		w.trays = append(w.trays, c)
+	}
+	// Exactly one exits, with the clear message; the other serves.
+	exited := make(chan int, 2)
+	for i, c := range cmds {
+		go func() { c.Wait(); exited <- i }()
+	}
+	var loser int
+	select {
+	case loser = <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("neither tray gave way")
+	}
+	out, _ := os.ReadFile(filepath.Join(w.dir, fmt.Sprintf("race%d.out", loser)))
+	if cmds[loser].ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "already running") {
+		t.Fatalf("loser: code %d, %q", cmds[loser].ProcessState.ExitCode(), out)
+	}
+	w.waitRunning()
+	if r := w.cli("", "open", "--email", "dr.a@clinic.example", "--user-id", "1"); r.code != 0 {
+		t.Fatal(r)
+	}
+	w.trays = []*exec.Cmd{cmds[1-loser]}
+}
+
+func TestConfiguredPortTaken(t *testing.T) {
+	w := newWorld(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	w.env = append(w.env, fmt.Sprintf("HEIDI_TRAY_PORT=%d", port))
+	r := w.cli("", "run")
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("the configured port %d is not available", port)) || !strings.Contains(r.stderr, "port setting") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestBrowserCommandMissing(t *testing.T) {
+	w := newWorld(t)
+	w.env = append(w.env, "HEIDI_TRAY_BROWSER=/nonexistent/browser --flag")
+	w.setKey("AU")
+	w.startTray()
+	r := w.cli("", "open", "--email", "dr.a@clinic.example", "--user-id", "1")
+	if r.code != 1 || !strings.Contains(r.stderr, "check the browser setting") {
+		t.Fatalf("%+v", r)
+	}
+	if st := w.status(); st["message"] != "Browser could not be opened" {
+		t.Fatalf("state %v", st["message"])
+	}
+}
+
+func TestNoKeychainForOpen(t *testing.T) {
+	w := newWorld(t)
+	w.env = testrig.Unset(w.env, "DBUS_SESSION_BUS_ADDRESS")
+	w.startTray()
+	r := w.cli("", "open", "--email", "dr.a@clinic.example", "--user-id", "1")
+	if r.code != 1 || !strings.Contains(r.stderr, "keychain is not available") || !strings.Contains(r.stderr, "no D-Bus session bus") {
+		t.Fatalf("%+v", r)
 	}
 }
