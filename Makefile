@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 
 FUZZTIME ?= 60s
 
-.PHONY: build test deps check unit fuzz sandbox clean
+.PHONY: build test deps check unit fuzz bench sandbox clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o heidi-tray .
@@ -29,6 +29,12 @@ unit:
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./launcher/urlscheme
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeOpen$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./launcher/ipc
+
+# Benchmarks against their targets (docs/performance.md): the harness in
+# bench/ (about 2 minutes, 60 s of it idle) and the Go micro-benchmarks.
+bench: deps
+	$(GO) test -run='^$$' -bench=. -benchmem ./launcher/...
+	$(GO) run ./bench -out bench/out/results.json
 
 sandbox:
 	$(GO) run . sandbox

@@ -89,6 +89,7 @@ type Launcher struct {
 	nonces urlscheme.Nonces
 
 	mu        sync.Mutex
+	keys      map[string]secret.APIKey // region → key, read once from the keychain
 	state     State
 	recording bool
 	last      *request.Open // for the tray's "Open Heidi"
@@ -120,12 +121,54 @@ func (l *Launcher) Close() { l.cache.Close(); l.hub.close() }
 // Cache exposes the token cache (status, tests).
 func (l *Launcher) Cache() *tokens.Cache { return l.cache }
 
+// apiKey reads a region's key once and keeps it in memory: a keychain
+// round trip on every cold launch is measurable (docs/performance.md).
+// KeysChanged, the settings page and a rejected key drop it.
+func (l *Launcher) apiKey(ctx context.Context, region string) (secret.APIKey, error) {
+	l.mu.Lock()
+	k, ok := l.keys[region]
+	l.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	k, err := l.d.Keys.APIKey(ctx, region)
+	if err != nil {
+		return k, err
+	}
+	l.mu.Lock()
+	if l.keys == nil {
+		l.keys = map[string]secret.APIKey{}
+	}
+	l.keys[region] = k
+	l.mu.Unlock()
+	return k, nil
+}
+
+// KeysChanged forgets the keys (and tokens) read so far: the keychain was
+// changed by 'heidi-tray key …' or the settings page.
+func (l *Launcher) KeysChanged() {
+	l.mu.Lock()
+	l.keys = nil
+	l.mu.Unlock()
+	l.cache.Clear()
+	l.CheckSetup(context.Background())
+}
+
 func (l *Launcher) fetch(ctx context.Context, c request.Clinician) (heidiapi.Token, error) {
-	key, err := l.d.Keys.APIKey(ctx, c.Region)
+	key, err := l.apiKey(ctx, c.Region)
 	if err != nil {
 		return heidiapi.Token{}, err
 	}
 	tok, err := l.d.Heidi.FetchJWT(ctx, c.Region, key, c.Email, c.UserID)
+	if heidiapi.IsKind(err, heidiapi.KeyRejected) {
+		// The keychain may hold a newer key than the one in memory.
+		l.mu.Lock()
+		delete(l.keys, c.Region)
+		l.mu.Unlock()
+		if fresh, kerr := l.apiKey(ctx, c.Region); kerr == nil && fresh.Reveal() != key.Reveal() {
+			tok, err = l.d.Heidi.FetchJWT(ctx, c.Region, fresh, c.Email, c.UserID)
+		}
+	}
 	if err != nil {
 		l.d.Log.Warn("JWT request failed", "clinician", c, "err", err)
 		return heidiapi.Token{}, err
@@ -228,10 +271,14 @@ func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser bool)
 	}
 	l.mu.Lock()
 	last := o
+	firstLaunch := l.last == nil
 	l.last = &last
 	l.mu.Unlock()
 	if !l.isRecording() {
 		l.setState("ready", "Ready")
+	}
+	if firstLaunch { // "Open Heidi" in the tray menu becomes usable
+		l.publishState()
 	}
 	l.d.Log.Info("launch", "clinician", o.Clinician, "patient", o.Patient, "outcome", out.Status, "launch_id", id)
 	return ipc.OpenResult{Status: out.Status, Message: messages[out.Status], LaunchID: id}, out, nil
@@ -274,6 +321,9 @@ func (l *Launcher) Quit() {
 		l.d.Quit()
 	}
 }
+
+// DefaultRegion is the region setting.
+func (l *Launcher) DefaultRegion() string { return l.d.Settings.Region }
 
 // Status reports the tray's state.
 func (l *Launcher) Status(ctx context.Context) ipc.Status {
@@ -346,6 +396,17 @@ func (l *Launcher) setState(kind, msg string) {
 			fn(st)
 		}
 		l.hub.publish(ipc.Event{Type: "state", State: st.Kind})
+	}
+}
+
+// publishState sends the current state to the tray and event subscribers.
+func (l *Launcher) publishState() {
+	l.mu.Lock()
+	fns := l.onState
+	l.mu.Unlock()
+	st := l.State()
+	for _, fn := range fns {
+		fn(st)
 	}
 }
 

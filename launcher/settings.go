@@ -69,11 +69,8 @@ func (l *Launcher) SetKey(ctx context.Context, region, key string) error {
 	if err := a.SetAPIKey(ctx, strings.ToUpper(region), secret.NewAPIKey(strings.TrimSpace(key))); err != nil {
 		return err
 	}
-	l.cache.Clear() // tokens minted with the old key must not outlive it
 	l.d.Log.Info("API key stored from the settings page", "region", region)
-	if strings.ToUpper(region) == l.d.Settings.Region {
-		l.CheckSetup(ctx)
-	}
+	l.KeysChanged() // tokens minted with the old key must not outlive it
 	return nil
 }
 
@@ -86,8 +83,7 @@ func (l *Launcher) DeleteKey(ctx context.Context, region string) error {
 	if errors.Is(err, keystore.ErrNotFound) {
 		return fmt.Errorf("there is no key for %s", region)
 	}
-	l.cache.Clear()
-	l.CheckSetup(ctx)
+	l.KeysChanged()
 	return err
 }
 

@@ -91,7 +91,7 @@
       }, 0);
     }
     static close(o) { state.closed++; note("close" + (o && o.force ? " (force)" : "")); if (root) root.replaceChildren(); root = null; }
-    static setPatient(p) { state.patient = p; state.setPatientCalls++; note("setPatient " + (p && p.id)); }
+    static setPatient(p) { state.patient = p; state.setPatientCalls++; state.lastSetPatientAt = Date.now(); note("setPatient " + (p && p.id)); }
     static setToken(t) { sha(t).then((s) => { state.tokenSha = s; state.setTokenCalls++; note("setToken"); }); }
     static setContext(c) { state.context = c && c.context; note("setContext"); }
     static onPushData(f) { cb.pushData = f; }

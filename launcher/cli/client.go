@@ -106,13 +106,13 @@ func openCmd(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	if waitNote {
-		n, err := c.OpenWaitNote(ctx, o)
+		n, err := withTray(ctx, env, c, func() (ipc.Note, error) { return c.OpenWaitNote(ctx, o) })
 		if err != nil {
 			return apiErr(err)
 		}
 		return writeJSON(env.Stdout, n)
 	}
-	res, err := c.Open(ctx, o)
+	res, err := withTray(ctx, env, c, func() (ipc.OpenResult, error) { return c.Open(ctx, o) })
 	if err != nil {
 		return apiErr(err)
 	}
@@ -123,33 +123,42 @@ func openCmd(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
-// connect returns a client for the running tray; with start, a tray that is
-// not running is started first, so a launch is never lost.
+// connect returns a client for the running tray, without a round trip:
+// the first request tells whether one is there (see withTray).
 func connect(ctx context.Context, env Env, start bool) (*ipc.Client, error) {
 	ep, err := endpoint()
 	if err != nil {
 		return nil, err
 	}
 	c := ipc.NewClient(ep.Path)
-	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	_, err = c.Status(sctx)
-	cancel()
-	if err == nil {
+	if start {
 		return c, nil
 	}
-	if !ipc.NotRunning(err) {
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := c.Status(sctx); err != nil {
+		if ipc.NotRunning(err) {
+			return nil, &UserError{Code: ExitNotRunning, Msg: "heidi-tray is not running; start it with 'heidi-tray run'"}
+		}
 		return nil, fmt.Errorf("the tray did not answer on %s: %w", ep.Path, err)
 	}
-	if !start {
-		return nil, &UserError{Code: ExitNotRunning, Msg: "heidi-tray is not running; start it with 'heidi-tray run'"}
+	return c, nil
+}
+
+// withTray runs call against the tray; when no tray is running it starts
+// one and calls again, so a launch is never lost.
+func withTray[T any](ctx context.Context, env Env, c *ipc.Client, call func() (T, error)) (T, error) {
+	v, err := call()
+	if err == nil || !ipc.NotRunning(err) {
+		return v, err
 	}
 	if err := spawnTray(env); err != nil {
-		return nil, fmt.Errorf("starting the tray: %w", err)
+		return v, fmt.Errorf("starting the tray: %w", err)
 	}
 	if err := c.WaitReady(ctx, 15*time.Second); err != nil {
-		return nil, fmt.Errorf("the tray was started but did not answer within 15 s (see its log): %w", err)
+		return v, fmt.Errorf("the tray was started but did not answer within 15 s (see its log): %w", err)
 	}
-	return c, nil
+	return call()
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -181,7 +190,7 @@ func setupCmd(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Setup(ctx); err != nil {
+	if _, err := withTray(ctx, env, c, func() (struct{}, error) { return struct{}{}, c.Setup(ctx) }); err != nil {
 		return apiErr(err)
 	}
 	fmt.Fprintln(env.Stdout, "The settings page is opening in the browser.")

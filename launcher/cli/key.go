@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
 	"github.com/heidi-tray/heidi-tray/keystore"
+	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/secret"
 )
@@ -45,6 +47,7 @@ func keyCmd(ctx context.Context, env Env, args []string) error {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "Deleted the API key for %s.\n", r)
+			notifyKeysChanged(ctx)
 			return nil
 		}
 		key, err := readSecret(env, "Paste the Heidi API key for "+r+" (input hidden): ")
@@ -59,6 +62,7 @@ func keyCmd(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "Stored the API key for %s (%s) in the OS keychain.\n", r, k.Masked())
+		notifyKeysChanged(ctx)
 		return nil
 	case "status":
 		if err := parse(flags("key status"), rest); err != nil {
@@ -105,4 +109,16 @@ func readSecret(env Env, prompt string) (string, error) {
 		return "", &UserError{Code: ExitUsage, Msg: "nothing on standard input; pipe the key in, e.g. 'heidi-tray key set --region AU < key.txt'"}
 	}
 	return strings.TrimSpace(line), nil
+}
+
+// notifyKeysChanged tells a running tray to read the keychain again (best
+// effort: a tray that is not running reads it when it starts).
+func notifyKeysChanged(ctx context.Context) {
+	ep, err := ipc.DefaultEndpoint()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	ipc.NewClient(ep.Path).KeysChanged(ctx)
 }

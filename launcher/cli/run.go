@@ -34,6 +34,9 @@ import (
 	"github.com/heidi-tray/heidi-tray/tray"
 )
 
+// idleMemoryLimit is the tray's soft heap limit.
+const idleMemoryLimit = 12 << 20
+
 // SandboxKey is the API key the sandbox's fake Heidi accepts.
 const SandboxKey = "sandbox-not-a-real-key"
 
@@ -62,6 +65,11 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 	defer logFile.Close()
 	log := logging.New(logFile, settings.LogLevel)
 	heidiapi.UserAgent = "heidi-tray/" + env.Version
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit makes the runtime hand memory back after a burst
+		// instead of keeping its high-water mark all day (docs/performance.md).
+		debug.SetMemoryLimit(idleMemoryLimit)
+	}
 	defer func() { // a crash goes to the log with its stack, not to the clinician
 		if v := recover(); v != nil {
 			log.Error("heidi-tray crashed", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/install"
+	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/secret"
@@ -34,7 +35,7 @@ func urlCmd(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := c.OpenURL(ctx, raw)
+	res, err := withTray(ctx, env, c, func() (ipc.OpenResult, error) { return c.OpenURL(ctx, raw) })
 	if err != nil {
 		return apiErr(err)
 	}
@@ -63,6 +64,7 @@ func secretCmd(ctx context.Context, env Env, args []string) error {
 			return &UserError{Code: ExitUsage, Msg: err.Error()}
 		}
 		fmt.Fprintln(env.Stdout, "Stored the launch secret in the OS keychain. heidi-tray:// URLs must now be signed (docs/url-scheme.md).")
+		notifyKeysChanged(ctx)
 		return nil
 	case "status":
 		_, err := store.LaunchSecret(ctx)

@@ -115,6 +115,11 @@ func (c *Client) Setup(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/setup", struct{}{}, nil)
 }
 
+// KeysChanged tells the tray to read the keychain again.
+func (c *Client) KeysChanged(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/keys-changed", struct{}{}, nil)
+}
+
 // Quit stops the tray.
 func (c *Client) Quit(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/quit", struct{}{}, nil)

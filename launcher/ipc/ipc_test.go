@@ -49,6 +49,8 @@ func (f *fakeService) OpenURL(context.Context, string) (OpenResult, error) {
 func (f *fakeService) Logout(context.Context) error  { return nil }
 func (f *fakeService) Status(context.Context) Status { return Status{Region: "AU", State: "ready"} }
 func (f *fakeService) OpenSettings() error           { return nil }
+func (f *fakeService) KeysChanged()                  {}
+func (f *fakeService) DefaultRegion() string         { return "AU" }
 func (f *fakeService) Quit()                         {}
 func (f *fakeService) WaitNote(ctx context.Context, id string) (*Note, error) {
 	return &Note{ID: "n1", LaunchID: id, Text: "hello"}, nil
@@ -60,7 +62,7 @@ func (f *fakeService) Subscribe(ctx context.Context) <-chan Event {
 	return ch
 }
 
-func serve(t *testing.T) (*fakeService, Endpoint, *http.Client) {
+func serve(t testing.TB) (*fakeService, Endpoint, *http.Client) {
 	t.Helper()
 	dir := testrig.ShortTempDir(t)
 	ep := Endpoint{Path: filepath.Join(dir, "ipc.sock"), lock: filepath.Join(dir, "instance.lock")}

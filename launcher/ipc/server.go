@@ -26,12 +26,16 @@ type Service interface {
 	OpenURL(ctx context.Context, raw string) (OpenResult, error)
 	Logout(ctx context.Context) error
 	Status(ctx context.Context) Status
+	// DefaultRegion is the region for requests that name none.
+	DefaultRegion() string
 	// WaitNote blocks until a note is pushed for the launch, or ctx ends.
 	WaitNote(ctx context.Context, launchID string) (*Note, error)
 	// Subscribe streams events until ctx ends.
 	Subscribe(ctx context.Context) <-chan Event
 	// OpenSettings opens the settings page in the browser.
 	OpenSettings() error
+	// KeysChanged tells the tray the keychain changed under it.
+	KeysChanged()
 	Quit()
 }
 
@@ -66,6 +70,10 @@ func NewServer(svc Service, log *slog.Logger) *Server {
 	mux.HandleFunc("GET /v1/events", s.events)
 	mux.HandleFunc("POST /v1/quit", s.quit)
 	mux.HandleFunc("POST /v1/setup", s.setup)
+	mux.HandleFunc("POST /v1/keys-changed", func(w http.ResponseWriter, r *http.Request) {
+		s.svc.KeysChanged()
+		writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+	})
 	s.hs = &http.Server{
 		Handler:           s.guard(mux),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -218,8 +226,7 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &o) {
 		return
 	}
-	st := s.svc.Status(r.Context())
-	if err := o.Normalize(st.Region); err != nil {
+	if err := o.Normalize(s.svc.DefaultRegion()); err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}

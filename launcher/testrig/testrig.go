@@ -142,14 +142,16 @@ func SecretService(t testing.TB) *Bus {
 	if runtime.GOOS != "linux" {
 		t.Skip("the Secret Service rig is Linux-only")
 	}
-	busOnce.Do(func() { bus, busErr = startSecretService() })
+	busOnce.Do(func() { bus, busErr = StartSecretService() })
 	if busErr != nil {
 		Missing(t, "a Secret Service (Debian packages dbus-daemon, gnome-keyring, libsecret-tools)", busErr)
 	}
 	return bus
 }
 
-func startSecretService() (*Bus, error) {
+// StartSecretService starts a private bus with an unlocked gnome-keyring and
+// points this process at it; Cleanup stops both. (The benchmarks use it too.)
+func StartSecretService() (*Bus, error) {
 	for _, p := range []string{"gnome-keyring-daemon", "secret-tool", "gdbus"} {
 		if _, err := exec.LookPath(p); err != nil {
 			return nil, fmt.Errorf("%s is not installed", p)
