@@ -422,13 +422,23 @@ func TestTwoTraysStartingAtOnce(t *testing.T) {
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		w.trays = append(w.trays, c)
 	}
-	// Exactly one exits, with the clear message; the other serves.
+	// Exactly one exits, with the clear message; the other serves. (These
+	// goroutines own Wait; stopAll only asks the winner to quit.)
 	exited := make(chan int, 2)
 	for i, c := range cmds {
 		go func() { c.Wait(); exited <- i }()
 	}
+	t.Cleanup(func() {
+		w.cli("", "quit")
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			for _, c := range cmds {
+				c.Process.Kill()
+			}
+		}
+	})
 	var loser int
 	select {
 	case loser = <-exited:
@@ -443,7 +453,6 @@ func TestTwoTraysStartingAtOnce(t *testing.T) {
 	if r := w.cli("", "open", "--email", "dr.a@clinic.example", "--user-id", "1"); r.code != 0 {
 		t.Fatal(r)
 	}
-	w.trays = []*exec.Cmd{cmds[1-loser]}
 }
 
 func TestConfiguredPortTaken(t *testing.T) {

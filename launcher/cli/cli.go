@@ -148,3 +148,15 @@ func loadConfig(env Env) (*config.Config, error) {
 	}
 	return c, nil
 }
+
+// refuseIfDisabled honours the administrator's kill switch.
+func refuseIfDisabled(c *config.Config) error {
+	if !c.Disabled {
+		return nil
+	}
+	where := c.Sources["disabled"].Kind
+	if w := c.Sources["disabled"].Where; w != "" {
+		where += " " + w
+	}
+	return &UserError{Code: ExitFailure, Msg: "heidi-tray is turned off on this workstation (setting disabled, from " + where + "); ask your IT administrator"}
+}

@@ -101,6 +101,9 @@ func openCmd(ctx context.Context, env Env, args []string) error {
 	if err := o.Normalize(cfg.Region); err != nil {
 		return &UserError{Code: ExitUsage, Msg: "open: " + err.Error()}
 	}
+	if err := refuseIfDisabled(cfg); err != nil {
+		return err
+	}
 	c, err := connect(ctx, env, true)
 	if err != nil {
 		return err

@@ -53,6 +53,9 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 		return err
 	}
 	settings := cfg.Settings
+	if err := refuseIfDisabled(cfg); err != nil {
+		return err
+	}
 
 	logDir, err := paths.LogDir()
 	if err != nil {

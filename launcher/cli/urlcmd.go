@@ -31,6 +31,13 @@ func urlCmd(ctx context.Context, env Env, args []string) error {
 	if len(raw) > urlscheme.MaxURL || !strings.HasPrefix(strings.ToLower(raw), urlscheme.Scheme+"://") {
 		return usageErr("url: the argument is not a heidi-tray:// URL")
 	}
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return err
+	}
+	if err := refuseIfDisabled(cfg); err != nil {
+		return err
+	}
 	c, err := connect(ctx, env, true)
 	if err != nil {
 		return err
@@ -105,7 +112,11 @@ func installCmd(ctx context.Context, env Env, args []string) error {
 	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
 		return &UserError{Code: ExitUsage, Msg: "install: this is a temporary 'go run' binary; build heidi-tray and install that ('make build', then './heidi-tray install')"}
 	}
-	rep, err := install.Install(exe)
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return err
+	}
+	rep, err := install.Install(exe, cfg.Autostart)
 	printReport(env, rep)
 	return err
 }

@@ -30,6 +30,8 @@ type Settings struct {
 	Clipboard           bool     // copy pushed notes to the clipboard
 	ProductName         string   // shown by Heidi during sign-up
 	LogLevel            string   // info | debug
+	Autostart           bool     // install sets up start at login
+	Disabled            bool     // an administrator's kill switch
 }
 
 // Source says where a setting's value came from.
@@ -140,6 +142,24 @@ var all = []setting{
 			s.ProductName = v
 			return nil
 		}, func(s *Settings) string { return s.ProductName }},
+	{"autostart", "start heidi-tray at login (install sets it up)", "true",
+		func(s *Settings, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			s.Autostart = b
+			return nil
+		}, func(s *Settings) string { return strconv.FormatBool(s.Autostart) }},
+	{"disabled", "turn heidi-tray off on this workstation (an administrator's kill switch)", "false",
+		func(s *Settings, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			s.Disabled = b
+			return nil
+		}, func(s *Settings) string { return strconv.FormatBool(s.Disabled) }},
 	{"log_level", "info or debug", "info",
 		func(s *Settings, v string) error {
 			if v != "info" && v != "debug" {
@@ -387,7 +407,7 @@ func Template() string {
 	for _, s := range all {
 		fmt.Fprintf(&b, "# %s\n", s.doc)
 		def := strconv.Quote(s.def)
-		if s.key == "port" || s.key == "clipboard" {
+		if s.key == "port" || s.key == "clipboard" || s.key == "autostart" || s.key == "disabled" {
 			def = s.def
 		}
 		if s.key == "allowed_email_domains" {
@@ -410,7 +430,7 @@ func SetInFile(file, key, value string) error {
 		return fmt.Errorf("%s: %w", key, err)
 	}
 	line := key + " = " + strconv.Quote(value)
-	if key == "port" || key == "clipboard" {
+	if key == "port" || key == "clipboard" || key == "autostart" || key == "disabled" {
 		line = key + " = " + value
 	}
 	data, err := os.ReadFile(file)

@@ -44,8 +44,8 @@ func desktopQuote(s string) string {
 func HandlerFile() string   { return filepath.Join(dataHome(), "applications", desktopID) }
 func AutostartFile() string { return filepath.Join(configHome(), "autostart", desktopID) }
 
-// Install registers the URL handler and start at login for exe.
-func Install(exe string) (Report, error) {
+// Install registers the URL handler and, with autostart, start at login for exe.
+func Install(exe string, autostart bool) (Report, error) {
 	var r Report
 	handler := fmt.Sprintf(`[Desktop Entry]
 Type=Application
@@ -64,6 +64,10 @@ Terminal=false
 	}
 	if db, err := exec.LookPath("update-desktop-database"); err == nil {
 		exec.Command(db, filepath.Dir(HandlerFile())).Run()
+	}
+	if !autostart {
+		r.add("skipped: start at login (the autostart setting is false)")
+		return r, removeFile(&r, AutostartFile())
 	}
 	if err := writeFile(&r, AutostartFile(), autostartEntry(exe), 0o644); err != nil {
 		return r, err

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package install
 
@@ -9,8 +9,8 @@ import (
 
 var errPlatform = errors.New("install/uninstall for " + runtime.GOOS + " is not built yet (the MSI or the app bundle registers heidi-tray there)")
 
-// Install registers the URL handler and start at login for exe.
-func Install(exe string) (Report, error) { return nil, errPlatform }
+// Install registers the URL handler and, with autostart, start at login for exe.
+func Install(exe string, autostart bool) (Report, error) { return nil, errPlatform }
 
 // Uninstall removes every registration.
 func Uninstall() (Report, error) { return nil, errPlatform }

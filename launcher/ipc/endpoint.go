@@ -6,8 +6,6 @@ import (
 	"net"
 	"path/filepath"
 
-	"github.com/gofrs/flock"
-
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
 )
 
@@ -33,18 +31,14 @@ func DefaultEndpoint() (Endpoint, error) {
 // two starting trays safe: the loser gets ErrAlreadyRunning, and a socket
 // left by a crashed tray is removed only by the lock's new owner.
 func (e Endpoint) Listen() (net.Listener, func(), error) {
-	lk := flock.New(e.lock)
-	ok, err := lk.TryLock()
+	unlock, err := claimInstance(e.lock)
 	if err != nil {
-		return nil, nil, fmt.Errorf("taking the instance lock %s: %w", e.lock, err)
-	}
-	if !ok {
-		return nil, nil, ErrAlreadyRunning
+		return nil, nil, err
 	}
 	l, err := listen(e.Path)
 	if err != nil {
-		lk.Unlock()
+		unlock()
 		return nil, nil, err
 	}
-	return l, func() { l.Close(); lk.Unlock() }, nil
+	return l, func() { l.Close(); unlock() }, nil
 }
