@@ -13,6 +13,7 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	cli.AttachConsole()
 	os.Exit(cli.Main(context.Background(), cli.Env{
 		Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Environ: os.Environ(), Version: version,

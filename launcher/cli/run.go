@@ -24,6 +24,7 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/install"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/logging"
+	"github.com/heidi-tray/heidi-tray/launcher/netproxy"
 	"github.com/heidi-tray/heidi-tray/launcher/notify"
 	"github.com/heidi-tray/heidi-tray/launcher/outbox"
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
@@ -253,7 +254,7 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 // the system's trust roots (no pinning, so TLS-inspecting proxies work).
 func newHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = http.ProxyFromEnvironment
+	tr.Proxy = netproxy.Func()
 	tr.ResponseHeaderTimeout = 10 * time.Second
 	return &http.Client{Transport: tr, Timeout: 15 * time.Second}
 }
