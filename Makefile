@@ -1,17 +1,20 @@
 # heidi-tray — see README.md.
 GO      ?= go
 VERSION ?= 0.1.0-dev
+# Windows version resources and MSI versions are numbers only.
+NUMVER  := $(shell printf '%s' "$(VERSION)" | sed 's/[^0-9.].*//')
 LDFLAGS := -s -w -X main.version=$(VERSION)
+WINE_PREFIX ?= $(or $(TMPDIR),/tmp)/heidi-tray-wine-$(shell id -u)
 
 FUZZTIME ?= 60s
 
-.PHONY: build test deps check unit fuzz bench sandbox clean
+.PHONY: build test deps check unit windows fuzz dist bench sandbox clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o heidi-tray .
 
 # The one test command: installs what the tests need, then runs every suite.
-test: deps check unit fuzz
+test: deps check unit windows fuzz dist
 
 deps:
 	./.ci/install-deps
@@ -24,6 +27,31 @@ check:
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# The Windows build's own tests (named pipe, Credential Manager, registry)
+# as GOOS=windows test binaries under Wine (test-rig.md §3).
+windows:
+	./.ci/wine-prefix $(WINE_PREFIX)
+	HEIDI_TRAY_WINEPREFIX=$(WINE_PREFIX) PATH="$(CURDIR)/.ci/bin:$$PATH" GOOS=windows GOARCH=amd64 CGO_ENABLED=0 \
+		$(GO) test -count=1 ./launcher/ipc ./keystore ./launcher/install ./launcher/request ./launcher/urlscheme; \
+		rc=$$?; WINEPREFIX=$(WINE_PREFIX) wineserver -k 2>/dev/null; exit $$rc
+
+# Release artifacts in dist/: the Windows exe (GUI subsystem, icon, version
+# info, manifest), the per-user MSI, the Linux binary, SHA-256 sums. With
+# SIGN_ARGS (e.g. --pkcs12 cert.p12 --timestamp URL) the exe and MSI are signed.
+dist:
+	rm -rf dist && mkdir -p dist
+	$(GO) run github.com/tc-hib/go-winres@v0.3.3 simply --arch amd64 --manifest gui --icon assets/icons/ready.ico \
+		--product-name heidi-tray --file-description "heidi-tray: Heidi for desktop EMRs" \
+		--product-version $(NUMVER) --file-version $(NUMVER) --original-filename heidi-tray.exe --out rsrc
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) -H=windowsgui" -o dist/heidi-tray.exe . ; \
+		rc=$$?; rm -f rsrc_windows_amd64.syso; exit $$rc
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/heidi-tray-linux-amd64 .
+	$(if $(SIGN_ARGS),./packaging/windows/sign.sh $(SIGN_ARGS) dist/heidi-tray.exe)
+	./packaging/windows/build-msi.sh $(VERSION) dist/heidi-tray.exe dist/heidi-tray-$(NUMVER).msi 2>/dev/null
+	$(if $(SIGN_ARGS),./packaging/windows/sign.sh $(SIGN_ARGS) dist/heidi-tray-$(NUMVER).msi)
+	cd dist && sha256sum heidi-tray.exe heidi-tray-$(NUMVER).msi heidi-tray-linux-amd64 > SHA256SUMS
+	@echo "dist/heidi-tray.exe: $$(stat -c %s dist/heidi-tray.exe) bytes; MSI: $$(stat -c %s dist/heidi-tray-$(NUMVER).msi) bytes; Linux: $$(stat -c %s dist/heidi-tray-linux-amd64) bytes"
 
 # Each fuzz target runs FUZZTIME (60 s in CI) from its checked-in seed corpus.
 fuzz:
@@ -40,4 +68,4 @@ sandbox:
 	$(GO) run . sandbox
 
 clean:
-	rm -f heidi-tray heidi-tray.exe
+	rm -rf heidi-tray heidi-tray.exe dist

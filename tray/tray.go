@@ -6,6 +6,8 @@ package tray
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"time"
 
 	"github.com/heidi-tray/heidi-tray/assets"
 )
@@ -81,14 +83,39 @@ func iconFile(kind, ext string) []byte {
 // HostMissing says why no tray icon can be shown here, or "" (doctor).
 func HostMissing() string { return hostMissing() }
 
-// Run shows the tray until ctx ends, on the calling goroutine (which must be
-// main's: the tray needs the main OS thread). Without a tray host it logs
-// one warning and simply waits: heidi-tray keeps serving launches.
+// Run shows the tray until ctx ends, and returns then. On macOS it must be
+// called from main's goroutine (Cocoa needs the main thread). Without a tray
+// host it logs one warning and simply waits: heidi-tray keeps serving.
 func Run(ctx context.Context, cfg Config) {
 	if reason := hostMissing(); reason != "" {
 		cfg.Log.Warn("no system tray available; heidi-tray keeps serving without an icon", "reason", reason)
 		<-ctx.Done()
 		return
 	}
-	run(ctx, cfg)
+	if runtime.GOOS == "darwin" {
+		run(ctx, cfg)
+		return
+	}
+	// Elsewhere the tray gets a thread of its own, so a tray library that
+	// fails to start (no desktop to draw on) can never keep heidi-tray from
+	// serving or from shutting down.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		run(ctx, cfg)
+	}()
+	select {
+	case <-done:
+		if ctx.Err() == nil {
+			cfg.Log.Warn("the tray icon could not be shown; heidi-tray keeps serving without it")
+			<-ctx.Done()
+		}
+	case <-ctx.Done():
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			cfg.Log.Warn("the tray icon did not close; exiting anyway")
+		}
+	}
 }

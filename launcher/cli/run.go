@@ -97,7 +97,16 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() { // the servers stop when Shutdown closes their listeners
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			// Seen under Wine: a pending named-pipe accept is not cancelled.
+			log.Warn("a server did not stop within 5 s; exiting anyway")
+		}
+	}()
 
 	osKeys := keystore.OS()
 	var keys launcher.Keys = osKeys

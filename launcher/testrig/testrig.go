@@ -61,6 +61,7 @@ func Own(cmd *exec.Cmd) {
 
 // Cleanup stops every process the rig started; call it from TestMain.
 func Cleanup() {
+	StopWine()
 	ownedMu.Lock()
 	defer ownedMu.Unlock()
 	for i := len(owned) - 1; i >= 0; i-- {
@@ -259,3 +260,62 @@ func ShortTempDir(t testing.TB) string {
 	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
 }
+
+var (
+	wineOnce   sync.Once
+	winePrefix string
+	wineErr    error
+)
+
+// Wine returns a prepared Wine prefix (made once per test process by
+// .ci/wine-prefix, whose path is given relative to the caller's directory)
+// and the environment to run Windows programs in it.
+func Wine(t testing.TB, script string) (prefix string, env []string) {
+	t.Helper()
+	for _, p := range [][2]string{{"wine", "wine"}, {"wineserver", "wine64"}, {"x86_64-w64-mingw32-as", "binutils-mingw-w64-x86-64"}} {
+		if _, err := exec.LookPath(p[0]); err != nil {
+			Missing(t, p[0]+" (Debian package "+p[1]+")", "not on PATH")
+		}
+	}
+	wineOnce.Do(func() {
+		winePrefix, wineErr = os.MkdirTemp("", "htwine")
+		if wineErr != nil {
+			return
+		}
+		if out, err := exec.Command(script, winePrefix).CombinedOutput(); err != nil {
+			wineErr = fmt.Errorf("%s: %v\n%s", script, err, out)
+			return
+		}
+		// One persistent wineserver, owned by the rig: otherwise the first
+		// wine call starts it, and it inherits (and holds open) that call's
+		// output pipes for as long as any Windows program runs.
+		ws := exec.Command("wineserver", "-f", "-p")
+		ws.Env = SetEnv(os.Environ(), "WINEPREFIX="+winePrefix)
+		if wineErr = ws.Start(); wineErr == nil {
+			Own(ws)
+		}
+	})
+	if wineErr != nil {
+		Missing(t, "a Wine prefix", wineErr)
+	}
+	env = Unset(os.Environ(), "DISPLAY", "WAYLAND_DISPLAY")
+	env = SetEnv(env, "WINEPREFIX="+winePrefix, "WINEDEBUG=-all", "WINEARCH=win64", "WINEDLLOVERRIDES=mscoree,mshtml=;winemenubuilder.exe=d")
+	return winePrefix, env
+}
+
+// StopWine ends every Wine process of the prefix and removes it.
+func StopWine() {
+	if winePrefix == "" {
+		return
+	}
+	cmd := exec.Command("wineserver", "-k")
+	cmd.Env = SetEnv(os.Environ(), "WINEPREFIX="+winePrefix)
+	cmd.Run()
+	wait := exec.Command("timeout", "20", "wineserver", "-w")
+	wait.Env = cmd.Env
+	wait.Run()
+	os.RemoveAll(winePrefix)
+}
+
+// WinPath is a Linux path as Wine's Z: drive sees it.
+func WinPath(p string) string { return `Z:` + strings.ReplaceAll(p, "/", `\`) }
