@@ -135,8 +135,11 @@ func pick(list, scheme string) *url.URL {
 // bypassed applies the bypass list: "<local>" is hosts without a dot;
 // patterns may use * wildcards.
 func bypassed(host, list string) bool {
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() || host == "localhost" {
+		return true
+	}
 	for _, p := range strings.FieldsFunc(list, func(r rune) bool { return r == ';' || r == ' ' || r == ',' }) {
-		if p == "<local>" && !strings.Contains(host, ".") || net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback() {
+		if p == "<local>" && !strings.Contains(host, ".") {
 			return true
 		}
 		if match(strings.ToLower(p), strings.ToLower(host)) {
