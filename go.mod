@@ -20,4 +20,5 @@ require (
 	github.com/Microsoft/go-winio v0.6.4 // indirect
 	github.com/danieljoos/wincred v1.2.3 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	howett.net/plist v1.0.1 // indirect
 )

@@ -11,5 +11,5 @@ var Web embed.FS
 
 // Icons are the tray icons, one per state.
 //
-//go:embed icons
+//go:embed icons/*.png icons/*.ico
 var Icons embed.FS

@@ -2,7 +2,8 @@
 
 // gen draws the tray icons: go run ./assets/icons/gen.go (from the repo root).
 // Per state: <state>.png (64 px, Linux), <state>.ico (16–64 px, Windows), and
-// one template.png (black and alpha, macOS menu bar).
+// one template.png (black and alpha, macOS menu bar), and heidi-tray.icns
+// (the macOS app bundle's icon).
 package main
 
 import (
@@ -33,6 +34,26 @@ func main() {
 		write("assets/icons/"+name+".ico", ico(sizes, entries))
 	}
 	write("assets/icons/template.png", encode(draw(64, color.RGBA{0, 0, 0, 255}, false, true)))
+	write("assets/icons/heidi-tray.icns", icns(states["ready"]))
+}
+
+// icns is the app bundle's icon: PNG entries ic07 (128 px), ic08 (256), ic09 (512).
+func icns(bg color.RGBA) []byte {
+	var body bytes.Buffer
+	for _, e := range []struct {
+		typ string
+		n   int
+	}{{"ic07", 128}, {"ic08", 256}, {"ic09", 512}} {
+		p := encode(draw(e.n, bg, false, false))
+		body.WriteString(e.typ)
+		binary.Write(&body, binary.BigEndian, uint32(8+len(p)))
+		body.Write(p)
+	}
+	var out bytes.Buffer
+	out.WriteString("icns")
+	binary.Write(&out, binary.BigEndian, uint32(8+body.Len()))
+	out.Write(body.Bytes())
+	return out.Bytes()
 }
 
 // draw scales a 64-unit design (rounded square, white H) to n pixels.

@@ -1,9 +1,9 @@
-//go:build !windows
+//go:build !windows && !darwin
 
 package cli
 
 import "github.com/heidi-tray/heidi-tray/launcher/config"
 
-// policySource is the administrator's policy on this platform. Linux has
-// none; macOS managed preferences arrive with the app bundle.
+// policySource: Linux has no administrator policy store; settings come
+// from the config file and the environment.
 func policySource() config.PolicySource { return nil }

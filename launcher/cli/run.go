@@ -214,6 +214,12 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 		}
 	}
 
+	// macOS hands heidi-tray:// URLs to the running app (tray/urlevent.go).
+	tray.OnURL(func(raw string) {
+		if _, err := l.OpenURL(ctx, raw); err != nil {
+			log.Warn("URL launch from the OS failed", "err", err)
+		}
+	})
 	updates := make(chan tray.State, 1)
 	l.OnState(func(s launcher.State) {
 		ts := tray.State(s)

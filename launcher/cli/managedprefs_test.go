@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"howett.net/plist"
+
+	"github.com/heidi-tray/heidi-tray/launcher/config"
+)
+
+func TestManagedPreferencesAsPolicy(t *testing.T) {
+	dir := t.TempDir()
+	device := filepath.Join(dir, "device.plist")
+	userFile := filepath.Join(dir, "user.plist")
+	bin, _ := plist.Marshal(map[string]any{"region": "UK", "allowed_email_domains": []any{"clinic.example", "other.example"}, "port": uint64(47000), "disabled": false}, plist.BinaryFormat)
+	os.WriteFile(device, bin, 0o644)
+	xml, _ := plist.Marshal(map[string]any{"environment": "staging", "region": "EU"}, plist.XMLFormat)
+	os.WriteFile(userFile, xml, 0o644)
+	c, err := config.Load("", []string{"HEIDI_TRAY_REGION=US"}, managedPrefs{files: []string{device, userFile, filepath.Join(dir, "missing.plist")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Region != "EU" || c.Environment != "staging" || c.Port != 47000 || len(c.AllowedEmailDomains) != 2 || c.Sources["region"].Kind != "policy" {
+		t.Fatalf("%+v %+v", c.Settings, c.Sources["region"])
+	}
+	os.WriteFile(userFile, []byte("not a plist"), 0o644)
+	if _, err := config.Load("", nil, managedPrefs{files: []string{userFile}}); err == nil {
+		t.Fatal("a broken managed preferences file was accepted")
+	}
+}

@@ -1,0 +1,92 @@
+// Package plists writes heidi-tray's macOS property lists: the app bundle's
+// Info.plist and the per-user LaunchAgent. Platform-neutral, so the bundle
+// can be assembled (and both files checked) on Linux.
+package plists
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+)
+
+// BundleID identifies heidi-tray to macOS (Info.plist, LaunchAgent, managed
+// preferences domain).
+const BundleID = "org.heidi-tray.heidi-tray"
+
+func esc(s string) string {
+	var b bytes.Buffer
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+const header = `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+`
+
+// InfoPlist is the app bundle's Info.plist: an agent app (no Dock icon) that
+// owns the heidi-tray:// scheme.
+func InfoPlist(version string) []byte {
+	return []byte(fmt.Sprintf(header+`<dict>
+	<key>CFBundleIdentifier</key>
+	<string>%s</string>
+	<key>CFBundleName</key>
+	<string>heidi-tray</string>
+	<key>CFBundleDisplayName</key>
+	<string>heidi-tray</string>
+	<key>CFBundleExecutable</key>
+	<string>heidi-tray</string>
+	<key>CFBundleIconFile</key>
+	<string>heidi-tray</string>
+	<key>CFBundlePackageType</key>
+	<string>APPL</string>
+	<key>CFBundleShortVersionString</key>
+	<string>%s</string>
+	<key>CFBundleVersion</key>
+	<string>%s</string>
+	<key>CFBundleInfoDictionaryVersion</key>
+	<string>6.0</string>
+	<key>LSMinimumSystemVersion</key>
+	<string>11.0</string>
+	<key>LSUIElement</key>
+	<true/>
+	<key>NSHighResolutionCapable</key>
+	<true/>
+	<key>CFBundleURLTypes</key>
+	<array>
+		<dict>
+			<key>CFBundleURLName</key>
+			<string>%s</string>
+			<key>CFBundleURLSchemes</key>
+			<array>
+				<string>heidi-tray</string>
+			</array>
+		</dict>
+	</array>
+</dict>
+</plist>
+`, BundleID, esc(version), esc(version), BundleID))
+}
+
+// LaunchAgent starts exe at login. heidi-tray does not 'launchctl load' it:
+// that would start a second tray now; it takes effect at the next login.
+// (A signed build could use SMAppService instead.)
+func LaunchAgent(exe string) []byte {
+	return []byte(fmt.Sprintf(header+`<dict>
+	<key>Label</key>
+	<string>%s</string>
+	<key>ProgramArguments</key>
+	<array>
+		<string>%s</string>
+		<string>run</string>
+	</array>
+	<key>RunAtLoad</key>
+	<true/>
+	<key>ProcessType</key>
+	<string>Interactive</string>
+	<key>LimitLoadToSessionType</key>
+	<string>Aqua</string>
+</dict>
+</plist>
+`, BundleID, esc(exe)))
+}
