@@ -33,16 +33,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return usageErr("%s: %v; run 'heidi-tray help'", fs.Name(), err)
 	}
 	if fs.NArg() > 0 {
-		return usageErr("%s: unexpected argument %q; values go after their --flag", fs.Name(), clip(fs.Arg(0)))
+		return usageErr("%s: unexpected argument %q; values go after their --flag", fs.Name(), request.Clip(fs.Arg(0)))
 	}
 	return nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }
 
 func endpoint() (ipc.Endpoint, error) {

@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/heidi-tray/heidi-tray/launcher/request"
@@ -19,17 +20,8 @@ func FuzzDecodeOpen(f *testing.F) {
 		if err := o.Validate(); err != nil {
 			t.Fatalf("accepted an invalid request: %v", err)
 		}
-		if o.Region == "" || !contains(request.Regions, o.Region) {
+		if o.Region == "" || !slices.Contains(request.Regions, o.Region) {
 			t.Fatalf("region %q", o.Region)
 		}
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

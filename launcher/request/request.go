@@ -5,6 +5,7 @@ package request
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -115,7 +116,7 @@ func (o *Open) Validate() error {
 				return err
 			}
 		}
-		if p.Gender != "" && !contains(Genders, p.Gender) {
+		if p.Gender != "" && !slices.Contains(Genders, p.Gender) {
 			return fieldErr("patient_gender", "must be one of %s", strings.Join(Genders, ", "))
 		}
 	}
@@ -134,8 +135,8 @@ func (o *Open) Validate() error {
 
 // ValidateRegion accepts Heidi's region codes (already upper-cased).
 func ValidateRegion(r string) error {
-	if !contains(Regions, r) {
-		return fieldErr("region", "%q is not a Heidi region; use one of %s", clip(r), strings.Join(Regions, ", "))
+	if !slices.Contains(Regions, r) {
+		return fieldErr("region", "%q is not a Heidi region; use one of %s", Clip(r), strings.Join(Regions, ", "))
 	}
 	return nil
 }
@@ -186,7 +187,7 @@ func ValidateEmail(e string) error {
 func ValidateDOB(s string) error {
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil || d.Format(time.DateOnly) != s {
-		return fieldErr("patient_dob", "%q is not a date in the form YYYY-MM-DD", clip(s))
+		return fieldErr("patient_dob", "%q is not a date in the form YYYY-MM-DD", Clip(s))
 	}
 	if d.Year() < 1850 || d.After(time.Now().Add(24*time.Hour)) {
 		return fieldErr("patient_dob", "%s is not a plausible date of birth", s)
@@ -237,16 +238,8 @@ func text(field, s string, min, max int, multiLine bool) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func clip(s string) string {
+// Clip shortens a value quoted in an error message.
+func Clip(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "…"
 	}

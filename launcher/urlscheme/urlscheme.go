@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,7 +78,7 @@ func Parse(raw, defaultRegion string) (Launch, error) {
 	}
 	action := strings.TrimSuffix(hostPath, "/")
 	if action != "open" && action != "logout" {
-		return Launch{}, refuse("%q is not an action; use heidi-tray://open?… or heidi-tray://logout", clip(hostPath))
+		return Launch{}, refuse("%q is not an action; use heidi-tray://open?… or heidi-tray://logout", request.Clip(hostPath))
 	}
 	l := Launch{Action: action, Params: map[string]string{}}
 	allowed := append([]string(nil), signedParams...)
@@ -88,10 +89,10 @@ func Parse(raw, defaultRegion string) (Launch, error) {
 		for _, pair := range strings.Split(query, "&") {
 			k, v, ok := strings.Cut(pair, "=")
 			if !ok || k == "" {
-				return Launch{}, refuse("parameter %q has no name=value form", clip(pair))
+				return Launch{}, refuse("parameter %q has no name=value form", request.Clip(pair))
 			}
-			if !contains(allowed, k) {
-				return Launch{}, refuse("unknown parameter %q (allowed: %s)", clip(k), strings.Join(allowed, ", "))
+			if !slices.Contains(allowed, k) {
+				return Launch{}, refuse("unknown parameter %q (allowed: %s)", request.Clip(k), strings.Join(allowed, ", "))
 			}
 			if _, dup := l.Params[k]; dup {
 				return Launch{}, refuse("parameter %q is repeated", k)
@@ -243,20 +244,4 @@ func (n *Nonces) use(nonce string, until, now time.Time) error {
 	}
 	n.seen[nonce] = until
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }
