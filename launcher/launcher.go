@@ -90,6 +90,7 @@ type Launcher struct {
 
 	mu        sync.Mutex
 	keys      map[string]secret.APIKey // region → key, read once from the keychain
+	bound     string                   // hash of the clinician last written to the binding file
 	state     State
 	recording bool
 	last      *request.Open // for the tray's "Open Heidi"
@@ -238,11 +239,25 @@ func (l *Launcher) Open(ctx context.Context, o request.Open, trusted bool) (ipc.
 	}
 	res, _, err := l.launch(ctx, o, true)
 	if err == nil {
-		if err := l.d.Binding.Set(o.Clinician); err != nil {
-			l.d.Log.Warn("could not remember the clinician", "err", err)
-		}
+		l.bind(o.Clinician)
 	}
 	return res, err
+}
+
+// bind remembers the clinician for URL launches; the file is written only
+// when the clinician changes, not on every launch.
+func (l *Launcher) bind(c request.Clinician) {
+	h := bindingHash(c)
+	l.mu.Lock()
+	same := l.bound == h
+	l.bound = h
+	l.mu.Unlock()
+	if same {
+		return
+	}
+	if err := l.d.Binding.Set(c); err != nil {
+		l.d.Log.Warn("could not remember the clinician", "err", err)
+	}
 }
 
 // launch is every launch's path: policy, token, page. With openBrowser false

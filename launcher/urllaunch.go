@@ -120,9 +120,7 @@ func (l *Launcher) refuseURL(err error) error {
 // the clinician and launches without opening another window (the
 // confirmation page navigates itself).
 func (l *Launcher) ConfirmLaunch(ctx context.Context, wl webui.Launch) (webui.Outcome, error) {
-	if err := l.d.Binding.Set(wl.Req.Clinician); err != nil {
-		l.d.Log.Warn("could not remember the confirmed clinician", "err", err)
-	}
+	l.bind(wl.Req.Clinician)
 	_, out, err := l.launch(ctx, wl.Req, false)
 	return out, err
 }
