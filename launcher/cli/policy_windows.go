@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/windows/registry"
 
@@ -19,7 +20,7 @@ func policySource() config.PolicySource { return registryPolicy{} }
 
 func (registryPolicy) Policy() (map[string]string, string, error) {
 	out := map[string]string{}
-	where := ""
+	var where []string
 	for _, root := range []struct {
 		key  registry.Key
 		name string
@@ -48,7 +49,7 @@ func (registryPolicy) Policy() (map[string]string, string, error) {
 			}
 		}
 		k.Close()
-		where = root.name + PolicyKey
+		where = append(where, root.name+PolicyKey)
 	}
-	return out, where, nil
+	return out, strings.Join(where, ", "), nil
 }
