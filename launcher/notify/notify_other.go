@@ -2,10 +2,11 @@
 
 package notify
 
-import "errors"
+import "github.com/gen2brain/beeep"
 
-// send: Windows toasts and macOS notifications arrive with their platform
-// issues; until then the message is in the log and the tray's status line.
+// send: a Windows toast (WinRT, PowerShell fallback) or a macOS notification,
+// through beeep.
 func send(title, body string) error {
-	return errors.New("notifications are not implemented on this platform yet")
+	beeep.AppName = "heidi-tray"
+	return beeep.Notify(title, body, "")
 }
