@@ -161,10 +161,9 @@ func TestTrayMenuOverDBus(t *testing.T) {
 		t.Fatal(r)
 	}
 	eventually(t, "the ready title", func() bool { return title() == "Heidi — Ready" })
+	// The tray applies state on its own loop: wait for it, do not race it.
+	eventually(t, "Open Heidi to be enabled after a launch", func() bool { return findItem(t, menu(t, conn, svc), "Open Heidi").enabled })
 	open := findItem(t, menu(t, conn, svc), "Open Heidi")
-	if !open.enabled {
-		t.Fatal("Open Heidi still disabled after a launch")
-	}
 	click := func(id int32) {
 		if err := conn.Object(svc, "/StatusNotifierItem/menu").Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(int32(0)), uint32(0)).Err; err != nil {
 			t.Fatal(err)
