@@ -54,6 +54,7 @@ type world struct {
 	fake       *fakeheidi.Server
 	browserLog string
 	trays      []*exec.Cmd
+	exited     map[*exec.Cmd]chan struct{} // closed when the tray's one Wait returns
 	// extraSecrets are more values the sweep must not find (launch secrets).
 	extraSecrets []string
 }
@@ -128,9 +129,30 @@ func (w *world) startTray(args ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
-	w.trays = append(w.trays, cmd)
+	w.own(cmd)
 	w.waitRunning()
 	return cmd
+}
+
+// own makes the world the only caller of cmd.Wait (two callers race).
+func (w *world) own(cmd *exec.Cmd) {
+	if w.exited == nil {
+		w.exited = map[*exec.Cmd]chan struct{}{}
+	}
+	done := make(chan struct{})
+	w.exited[cmd] = done
+	w.trays = append(w.trays, cmd)
+	go func() { cmd.Wait(); close(done) }()
+}
+
+// waitExit reports whether cmd exited within d.
+func (w *world) waitExit(cmd *exec.Cmd, d time.Duration) bool {
+	select {
+	case <-w.exited[cmd]:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 func (w *world) waitRunning() {
@@ -159,13 +181,9 @@ func (w *world) stopAll() {
 		w.cli("", "quit")
 	}
 	for _, c := range w.trays { // our children: reap them (a zombie still answers kill -0)
-		done := make(chan struct{})
-		go func() { c.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
+		if !w.waitExit(c, 5*time.Second) {
 			c.Process.Kill()
-			<-done
+			<-w.exited[c]
 		}
 	}
 	if st["running"] == true { // a tray 'open' started detached is not our child
@@ -303,7 +321,9 @@ func TestOpenEndToEnd(t *testing.T) {
 	if r := w.cli("", "quit"); r.code != 0 {
 		t.Fatal(r)
 	}
-	w.trays[0].Wait()
+	if !w.waitExit(w.trays[0], 5*time.Second) {
+		t.Fatal("quit did not stop the tray")
+	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Fatalf("socket left behind after quit: %v", err)
 	}
@@ -332,7 +352,7 @@ func TestStaleSocketAfterCrash(t *testing.T) {
 	w.setKey("AU")
 	tray := w.startTray()
 	tray.Process.Signal(syscall.SIGKILL)
-	tray.Wait()
+	w.waitExit(tray, 5*time.Second)
 	if _, err := os.Stat(filepath.Join(w.dir, "run", "heidi-tray", "ipc.sock")); err != nil {
 		t.Fatalf("setup: the crash should leave the socket: %v", err)
 	}

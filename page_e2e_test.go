@@ -352,7 +352,7 @@ func TestPushedNoteReachesTheEMR(t *testing.T) {
 	// The page was told "saved": the tray dies at once, the note must survive.
 	tray := w.trays[0]
 	tray.Process.Signal(syscall.SIGKILL)
-	tray.Wait()
+	w.waitExit(tray, 5*time.Second)
 	files := outboxFiles(t, w)
 	if len(files) != 1 {
 		t.Fatalf("%d outbox files", len(files))
@@ -437,7 +437,7 @@ func TestSandboxPage(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	w.trays = append(w.trays, cmd)
+	w.own(cmd)
 	url := w.waitBrowser(1)[0]
 	ctx := browser(t, w)
 	run(t, ctx, chromedp.EmulateViewport(1000, 640), chromedp.Navigate(url))

@@ -186,11 +186,7 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	click(findItem(t, items, "Start at login").id)
 	eventually(t, "the autostart entry to go", func() bool { _, err := os.Stat(autostart); return os.IsNotExist(err) })
 	click(quit.id)
-	done := make(chan error, 1)
-	go func() { done <- tray.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
+	if !w.waitExit(tray, 5*time.Second) {
 		t.Fatal("Quit did not stop the tray")
 	}
 }

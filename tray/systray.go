@@ -50,8 +50,39 @@ func (m *menu) apply(s State) {
 	}
 }
 
-// loop is the tray's one event loop.
+type click int
+
+const (
+	clickOpen click = iota
+	clickSetup
+	clickLogs
+	clickAutostart
+	clickQuit
+)
+
+// forward relays an item's clicks into the loop's buffered channel. The
+// library drops a click when nobody is receiving at that instant, so each
+// item has a goroutine that does nothing but receive.
+func forward(ctx context.Context, item *systray.MenuItem, c click, clicks chan<- click) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-item.ClickedCh:
+			select {
+			case clicks <- c:
+			default: // sixteen clicks already waiting: this one adds nothing
+			}
+		}
+	}
+}
+
+// loop is the tray's one event loop: the only code that touches the menu.
 func (m *menu) loop(ctx context.Context, cfg Config) {
+	clicks := make(chan click, 16)
+	for item, c := range map[*systray.MenuItem]click{m.open: clickOpen, m.setup: clickSetup, m.logs: clickLogs, m.autostart: clickAutostart, m.quit: clickQuit} {
+		go forward(ctx, item, c, clicks)
+	}
 	act := func(fn func()) {
 		if fn != nil {
 			go fn()
@@ -63,23 +94,26 @@ func (m *menu) loop(ctx context.Context, cfg Config) {
 			return
 		case s := <-cfg.Updates:
 			m.apply(s)
-		case <-m.open.ClickedCh:
-			act(cfg.Actions.Open)
-		case <-m.setup.ClickedCh:
-			act(cfg.Actions.Setup)
-		case <-m.logs.ClickedCh:
-			act(cfg.Actions.OpenLogs)
-		case <-m.autostart.ClickedCh:
-			if cfg.Actions.Autostart != nil && cfg.Actions.Autostart(!m.autostartOn) == nil {
-				m.autostartOn = !m.autostartOn
-				if m.autostartOn {
-					m.autostart.Check()
-				} else {
-					m.autostart.Uncheck()
+		case c := <-clicks:
+			switch c {
+			case clickOpen:
+				act(cfg.Actions.Open)
+			case clickSetup:
+				act(cfg.Actions.Setup)
+			case clickLogs:
+				act(cfg.Actions.OpenLogs)
+			case clickQuit:
+				act(cfg.Actions.Quit)
+			case clickAutostart:
+				if cfg.Actions.Autostart != nil && cfg.Actions.Autostart(!m.autostartOn) == nil {
+					m.autostartOn = !m.autostartOn
+					if m.autostartOn {
+						m.autostart.Check()
+					} else {
+						m.autostart.Uncheck()
+					}
 				}
 			}
-		case <-m.quit.ClickedCh:
-			act(cfg.Actions.Quit)
 		}
 	}
 }
