@@ -43,7 +43,7 @@ type Call struct {
 	UserID      string
 	RawQuery    string
 	ExtraParams []string
-	Status      int
+	Status      int // 0 while the answer is still being sent
 }
 
 // Server is the fake. Its zero value is not usable; call New.
@@ -128,12 +128,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	keyOK := s.keys[call.APIKey]
+	// Logged on arrival, so a call whose client already gave up is counted.
+	idx := len(s.calls)
+	s.calls = append(s.calls, call)
 	s.mu.Unlock()
 
 	status := s.answer(w, r, call, f, keyOK, latency+f.Delay, lifetime, offset)
-	call.Status = status
 	s.mu.Lock()
-	s.calls = append(s.calls, call)
+	s.calls[idx].Status = status
 	s.mu.Unlock()
 }
 
