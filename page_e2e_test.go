@@ -527,3 +527,27 @@ func TestWidgetScriptThatCannotLoadIsExplained(t *testing.T) {
 		t.Fatalf("explanation %q", msg)
 	}
 }
+
+func TestPushedNoteGoesToTheClipboard(t *testing.T) {
+	testrig.Need(t, "xclip", "xclip")
+	w := newWorld(t)
+	display := testrig.Xvfb(t)
+	w.env = append(w.env, "DISPLAY="+display, "HEIDI_TRAY_WIDGET_SCRIPT=/assets/sdk/heidi-sandbox.js") // clipboard on: the default
+	w.setKey("AU")
+	w.startTray()
+	ctx := browser(t, w)
+	openPage(t, w, ctx, append(drA, patientArgs("P-4", "Noa Levi", "1999-09-09")...)...)
+	run(t, ctx, chromedp.Click(chromedp.CSS("#hs-push")))
+	for i := 0; !strings.Contains(text(t, ctx, "#notice"), "copied to the clipboard"); i++ {
+		if i > 200 {
+			t.Fatalf("notice %q", text(t, ctx, "#notice"))
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	out := exec.Command("xclip", "-o", "-selection", "clipboard")
+	out.Env = testrig.SetEnv(os.Environ(), "DISPLAY="+display)
+	got, err := out.Output()
+	if err != nil || !strings.HasPrefix(string(got), "SANDBOX NOTE 1 for Noa Levi\nS: cough") {
+		t.Fatalf("clipboard holds %q (%v)", got, err)
+	}
+}

@@ -319,3 +319,31 @@ func StopWine() {
 
 // WinPath is a Linux path as Wine's Z: drive sees it.
 func WinPath(p string) string { return `Z:` + strings.ReplaceAll(p, "/", `\`) }
+
+// Xvfb starts a virtual X display for the test (for the clipboard) and
+// returns its DISPLAY value; Cleanup stops it.
+func Xvfb(t testing.TB) string {
+	t.Helper()
+	Need(t, "Xvfb", "xvfb")
+	for n := 90; n < 110; n++ {
+		display := fmt.Sprintf(":%d", n)
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+			continue
+		}
+		cmd := exec.Command("Xvfb", display, "-screen", "0", "320x200x24", "-nolisten", "tcp")
+		if err := cmd.Start(); err != nil {
+			Missing(t, "Xvfb", err)
+		}
+		Own(cmd)
+		t.Cleanup(func() { stop(cmd) })
+		for i := 0; i < 100; i++ {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+				return display
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("Xvfb %s did not start", display)
+	}
+	t.Fatal("no free X display number")
+	return ""
+}
