@@ -403,14 +403,9 @@ func (l *Launcher) setState(kind, msg string) {
 	l.mu.Lock()
 	changed := l.state.Kind != kind || l.state.Message != msg
 	l.state.Kind, l.state.Message = kind, msg
-	fns := l.onState
 	l.mu.Unlock()
 	if changed {
-		st := l.State()
-		for _, fn := range fns {
-			fn(st)
-		}
-		l.hub.publish(ipc.Event{Type: "state", State: st.Kind})
+		l.publishState()
 	}
 }
 
@@ -423,6 +418,7 @@ func (l *Launcher) publishState() {
 	for _, fn := range fns {
 		fn(st)
 	}
+	l.hub.publish(ipc.Event{Type: "state", State: st.Kind})
 }
 
 func (l *Launcher) isRecording() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.recording }
@@ -461,17 +457,8 @@ func (l *Launcher) RecordingChanged(recording bool) {
 	l.mu.Lock()
 	changed := l.recording != recording
 	l.recording = recording
-	kind, msg := l.state.Kind, l.state.Message
-	fns := l.onState
 	l.mu.Unlock()
-	if changed {
-		st := l.State()
-		for _, fn := range fns {
-			fn(st)
-		}
-		if !recording {
-			st.Kind, st.Message = kind, msg
-		}
-		l.hub.publish(ipc.Event{Type: "state", State: st.Kind})
+	if changed { // State() derives "recording" from the flag
+		l.publishState()
 	}
 }
