@@ -16,9 +16,6 @@ import (
 	"time"
 
 	"github.com/zalando/go-keyring"
-
-	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 )
 
 // Service is the keychain service name all items live under.
@@ -73,6 +70,15 @@ func apiKeyUser(region string) string { return "api-key-" + region }
 
 const launchSecretUser = "launch-secret"
 
+// checkRegion guards the keychain's account names; which regions exist is
+// the Heidi client's business.
+func checkRegion(r string) error {
+	if len(r) < 2 || len(r) > 8 || strings.ToUpper(r) != r || strings.ContainsFunc(r, func(c rune) bool { return c < 'A' || c > 'Z' }) {
+		return fmt.Errorf("%q is not a region code (two to eight capital letters)", r)
+	}
+	return nil
+}
+
 // ValidateKey checks an API key's form before it is stored or sent.
 func ValidateKey(k string) error {
 	if k == "" {
@@ -90,26 +96,26 @@ func ValidateKey(k string) error {
 }
 
 // APIKey returns the key stored for region.
-func (s *Store) APIKey(ctx context.Context, region string) (secret.APIKey, error) {
-	if err := request.ValidateRegion(region); err != nil {
-		return secret.APIKey{}, err
+func (s *Store) APIKey(ctx context.Context, region string) (APIKey, error) {
+	if err := checkRegion(region); err != nil {
+		return APIKey{}, err
 	}
 	v, err := s.get(ctx, apiKeyUser(region))
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return secret.APIKey{}, fmt.Errorf("no Heidi API key for region %s: %w; add it with 'heidi-tray key set --region %s'", region, err, region)
+			return APIKey{}, fmt.Errorf("no Heidi API key for region %s: %w; add it with 'heidi-tray key set --region %s'", region, err, region)
 		}
-		return secret.APIKey{}, err
+		return APIKey{}, err
 	}
 	if err := ValidateKey(v); err != nil {
-		return secret.APIKey{}, fmt.Errorf("the stored key for region %s is unusable (%v); set it again", region, err)
+		return APIKey{}, fmt.Errorf("the stored key for region %s is unusable (%v); set it again", region, err)
 	}
-	return secret.NewAPIKey(v), nil
+	return NewAPIKey(v), nil
 }
 
 // SetAPIKey validates and stores the key for region.
-func (s *Store) SetAPIKey(ctx context.Context, region string, key secret.APIKey) error {
-	if err := request.ValidateRegion(region); err != nil {
+func (s *Store) SetAPIKey(ctx context.Context, region string, key APIKey) error {
+	if err := checkRegion(region); err != nil {
 		return err
 	}
 	if err := ValidateKey(key.Reveal()); err != nil {
@@ -120,7 +126,7 @@ func (s *Store) SetAPIKey(ctx context.Context, region string, key secret.APIKey)
 
 // DeleteAPIKey removes the key for region; ErrNotFound if there was none.
 func (s *Store) DeleteAPIKey(ctx context.Context, region string) error {
-	if err := request.ValidateRegion(region); err != nil {
+	if err := checkRegion(region); err != nil {
 		return err
 	}
 	return s.call(ctx, func() error { return s.backend.Delete(s.service, apiKeyUser(region)) })
@@ -132,10 +138,10 @@ type RegionKey struct {
 	Masked string `json:"masked"`
 }
 
-// Status lists the regions that have a key, masked.
-func (s *Store) Status(ctx context.Context) ([]RegionKey, error) {
+// Status lists which of regions have a key, masked.
+func (s *Store) Status(ctx context.Context, regions []string) ([]RegionKey, error) {
 	var out []RegionKey
-	for _, r := range request.Regions {
+	for _, r := range regions {
 		k, err := s.get(ctx, apiKeyUser(r))
 		if errors.Is(err, ErrNotFound) {
 			continue
@@ -143,22 +149,22 @@ func (s *Store) Status(ctx context.Context) ([]RegionKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, RegionKey{Region: r, Masked: secret.Mask(k)})
+		out = append(out, RegionKey{Region: r, Masked: Mask(k)})
 	}
 	return out, nil
 }
 
 // LaunchSecret returns the secret that signs heidi-tray:// URLs (ErrNotFound if unset).
-func (s *Store) LaunchSecret(ctx context.Context) (secret.LaunchSecret, error) {
+func (s *Store) LaunchSecret(ctx context.Context) (LaunchSecret, error) {
 	v, err := s.get(ctx, launchSecretUser)
 	if err != nil {
-		return secret.LaunchSecret{}, err
+		return LaunchSecret{}, err
 	}
-	return secret.NewLaunchSecret([]byte(v)), nil
+	return NewLaunchSecret([]byte(v)), nil
 }
 
 // SetLaunchSecret stores the launch secret.
-func (s *Store) SetLaunchSecret(ctx context.Context, v secret.LaunchSecret) error {
+func (s *Store) SetLaunchSecret(ctx context.Context, v LaunchSecret) error {
 	if err := ValidateKey(string(v.Reveal())); err != nil {
 		return fmt.Errorf("launch secret: %s", strings.TrimPrefix(err.Error(), "the API key "))
 	}

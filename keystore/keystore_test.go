@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
 )
 
@@ -36,7 +35,7 @@ func helper(what string) {
 	case "get":
 		_, err = s.APIKey(context.Background(), "AU")
 	case "set":
-		err = s.SetAPIKey(context.Background(), "AU", secret.NewAPIKey("helper-key-0001"))
+		err = s.SetAPIKey(context.Background(), "AU", NewAPIKey("helper-key-0001"))
 	}
 	var ue *UnavailableError
 	switch {
@@ -69,7 +68,7 @@ func TestSecretServiceRoundTrip(t *testing.T) {
 	if _, err := s.APIKey(ctx, "EU"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing key: want ErrNotFound, got %v", err)
 	}
-	if err := s.SetAPIKey(ctx, "EU", secret.NewAPIKey(key)); err != nil {
+	if err := s.SetAPIKey(ctx, "EU", NewAPIKey(key)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.APIKey(ctx, "EU")
@@ -81,7 +80,7 @@ func TestSecretServiceRoundTrip(t *testing.T) {
 	if err != nil || string(out) != key {
 		t.Fatalf("secret-tool lookup: %v %q", err, out)
 	}
-	st, err := s.Status(ctx)
+	st, err := s.Status(ctx, []string{"AU", "EU", "UK", "US", "CA"})
 	if err != nil || len(st) != 1 || st[0].Region != "EU" || st[0].Masked != "****WXYZ" {
 		t.Fatalf("status: %v %+v", err, st)
 	}
@@ -100,10 +99,10 @@ func TestLaunchSecretRoundTrip(t *testing.T) {
 	testrig.SecretService(t)
 	ctx := context.Background()
 	s := OS().WithService("heidi-tray-test-launch")
-	if err := s.SetLaunchSecret(ctx, secret.NewLaunchSecret([]byte("short"))); err == nil {
+	if err := s.SetLaunchSecret(ctx, NewLaunchSecret([]byte("short"))); err == nil {
 		t.Fatal("a 5-character launch secret was accepted")
 	}
-	v := secret.NewLaunchSecret([]byte("0123456789abcdef0123456789abcdef"))
+	v := NewLaunchSecret([]byte("0123456789abcdef0123456789abcdef"))
 	if err := s.SetLaunchSecret(ctx, v); err != nil {
 		t.Fatal(err)
 	}
@@ -131,14 +130,14 @@ func TestKeyValidation(t *testing.T) {
 		"delete char": "abc\x7f",
 	}
 	for name, k := range cases {
-		if err := s.SetAPIKey(ctx, "AU", secret.NewAPIKey(k)); err == nil {
+		if err := s.SetAPIKey(ctx, "AU", NewAPIKey(k)); err == nil {
 			t.Errorf("%s: key accepted", name)
 		}
 	}
-	if err := s.SetAPIKey(ctx, "AU", secret.NewAPIKey(strings.Repeat("k", MaxKeyLen))); err != nil {
+	if err := s.SetAPIKey(ctx, "AU", NewAPIKey(strings.Repeat("k", MaxKeyLen))); err != nil {
 		t.Errorf("a %d-byte key was refused: %v", MaxKeyLen, err)
 	}
-	if err := s.SetAPIKey(ctx, "NZ", secret.NewAPIKey("valid-key-123")); err == nil || !strings.Contains(err.Error(), "AU, EU, UK, US, CA") {
+	if err := s.SetAPIKey(ctx, "NZ", NewAPIKey("valid-key-123")); err == nil || !strings.Contains(err.Error(), "AU, EU, UK, US, CA") {
 		t.Errorf("region NZ: %v", err)
 	}
 }
@@ -147,7 +146,7 @@ func TestMaxKeyFitsTheRealKeychain(t *testing.T) {
 	testrig.SecretService(t)
 	s := OS().WithService("heidi-tray-test-max")
 	k := strings.Repeat("Z", MaxKeyLen)
-	if err := s.SetAPIKey(context.Background(), "UK", secret.NewAPIKey(k)); err != nil {
+	if err := s.SetAPIKey(context.Background(), "UK", NewAPIKey(k)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.APIKey(context.Background(), "UK")

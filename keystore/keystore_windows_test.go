@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 )
 
 // Windows Credential Manager through go-keyring's wincred backend.
@@ -14,26 +13,26 @@ func TestCredentialManagerRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	s := OS().WithService("heidi-tray-test")
 	const key = "hk_win_0123456789abcdefWXYZ"
-	if err := s.SetAPIKey(ctx, "US", secret.NewAPIKey(key)); err != nil {
+	if err := s.SetAPIKey(ctx, "US", NewAPIKey(key)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.APIKey(ctx, "US")
 	if err != nil || got.Reveal() != key {
 		t.Fatalf("%v %q", err, got.Reveal())
 	}
-	st, err := s.Status(ctx)
+	st, err := s.Status(ctx, []string{"AU", "EU", "UK", "US", "CA"})
 	if err != nil || len(st) != 1 || st[0].Masked != "****WXYZ" {
 		t.Fatalf("status %+v %v", st, err)
 	}
 	// The 2048-byte bound fits Credential Manager's 2560-byte blob.
 	long := strings.Repeat("k", MaxKeyLen)
-	if err := s.SetAPIKey(ctx, "CA", secret.NewAPIKey(long)); err != nil {
+	if err := s.SetAPIKey(ctx, "CA", NewAPIKey(long)); err != nil {
 		t.Fatalf("a %d-byte key: %v", MaxKeyLen, err)
 	}
 	if got, _ := s.APIKey(ctx, "CA"); got.Reveal() != long {
 		t.Fatal("long key did not round-trip")
 	}
-	if err := s.SetAPIKey(ctx, "CA", secret.NewAPIKey(long+"k")); err == nil {
+	if err := s.SetAPIKey(ctx, "CA", NewAPIKey(long+"k")); err == nil {
 		t.Fatal("a key over the bound was accepted")
 	}
 	for _, r := range []string{"US", "CA"} {

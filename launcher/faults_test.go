@@ -31,7 +31,6 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
 	"github.com/heidi-tray/heidi-tray/launcher/webui"
 )
@@ -72,7 +71,7 @@ func newRig(t *testing.T) *rig {
 	r := &rig{fake: fakeheidi.New(key), opener: &opener{}, logs: &bytes.Buffer{}}
 	up := httptest.NewServer(r.fake)
 	keys := keystore.Memory()
-	keys.SetAPIKey(context.Background(), "AU", secret.NewAPIKey(key))
+	keys.SetAPIKey(context.Background(), "AU", keystore.NewAPIKey(key))
 	settings, _ := config.Load("", nil, nil)
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: r.logs}, nil))
 	r.l = launcher.New(launcher.Deps{

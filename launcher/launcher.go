@@ -32,7 +32,6 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/outbox"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 	"github.com/heidi-tray/heidi-tray/launcher/sessions"
 	"github.com/heidi-tray/heidi-tray/launcher/tokens"
 	"github.com/heidi-tray/heidi-tray/launcher/urlscheme"
@@ -41,8 +40,8 @@ import (
 
 // Keys reads API keys (the keystore).
 type Keys interface {
-	APIKey(ctx context.Context, region string) (secret.APIKey, error)
-	Status(ctx context.Context) ([]keystore.RegionKey, error)
+	APIKey(ctx context.Context, region string) (keystore.APIKey, error)
+	Status(ctx context.Context, regions []string) ([]keystore.RegionKey, error)
 }
 
 // Opener opens the page in a browser.
@@ -89,7 +88,7 @@ type Launcher struct {
 	nonces urlscheme.Nonces
 
 	mu        sync.Mutex
-	keys      map[string]secret.APIKey // region → key, read once from the keychain
+	keys      map[string]keystore.APIKey // region → key, read once from the keychain
 	bound     string                   // hash of the clinician last written to the binding file
 	state     State
 	recording bool
@@ -125,7 +124,7 @@ func (l *Launcher) Cache() *tokens.Cache { return l.cache }
 // apiKey reads a region's key once and keeps it in memory: a keychain
 // round trip on every cold launch is measurable (docs/performance.md).
 // KeysChanged, the settings page and a rejected key drop it.
-func (l *Launcher) apiKey(ctx context.Context, region string) (secret.APIKey, error) {
+func (l *Launcher) apiKey(ctx context.Context, region string) (keystore.APIKey, error) {
 	l.mu.Lock()
 	k, ok := l.keys[region]
 	l.mu.Unlock()
@@ -138,7 +137,7 @@ func (l *Launcher) apiKey(ctx context.Context, region string) (secret.APIKey, er
 	}
 	l.mu.Lock()
 	if l.keys == nil {
-		l.keys = map[string]secret.APIKey{}
+		l.keys = map[string]keystore.APIKey{}
 	}
 	l.keys[region] = k
 	l.mu.Unlock()
@@ -344,7 +343,7 @@ func (l *Launcher) DefaultRegion() string { return l.d.Settings.Region }
 func (l *Launcher) Status(ctx context.Context) ipc.Status {
 	st := l.State()
 	var regions []string
-	if ks, err := l.d.Keys.Status(ctx); err == nil {
+	if ks, err := l.d.Keys.Status(ctx, heidiapi.Regions); err == nil {
 		for _, k := range ks {
 			regions = append(regions, k.Region)
 		}
@@ -435,7 +434,7 @@ func (l *Launcher) Token(ctx context.Context, c request.Clinician) (heidiapi.Tok
 	return tok, nil
 }
 
-func (l *Launcher) RefreshToken(ctx context.Context, c request.Clinician, stale secret.JWT) (heidiapi.Token, error) {
+func (l *Launcher) RefreshToken(ctx context.Context, c request.Clinician, stale heidiapi.JWT) (heidiapi.Token, error) {
 	tok, err := l.cache.Refresh(ctx, c, stale)
 	if err != nil {
 		return tok, l.classify(c, err)

@@ -9,16 +9,16 @@ import (
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/config"
 	"github.com/heidi-tray/heidi-tray/launcher/doctor"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 	"github.com/heidi-tray/heidi-tray/launcher/webui"
 )
 
 // KeyAdmin changes keys and the launch secret (the keystore).
 type KeyAdmin interface {
-	SetAPIKey(ctx context.Context, region string, key secret.APIKey) error
+	SetAPIKey(ctx context.Context, region string, key keystore.APIKey) error
 	DeleteAPIKey(ctx context.Context, region string) error
-	SetLaunchSecret(ctx context.Context, v secret.LaunchSecret) error
+	SetLaunchSecret(ctx context.Context, v keystore.LaunchSecret) error
 	DeleteLaunchSecret(ctx context.Context) error
 }
 
@@ -38,7 +38,7 @@ func (l *Launcher) SettingsState(ctx context.Context) (webui.SettingsState, erro
 			st.Restart = f.Region != l.d.Settings.Region || f.Environment != l.d.Settings.Environment
 		}
 	}
-	keys, err := l.d.Keys.Status(ctx)
+	keys, err := l.d.Keys.Status(ctx, heidiapi.Regions)
 	if err != nil {
 		return st, err
 	}
@@ -66,7 +66,7 @@ func (l *Launcher) SetKey(ctx context.Context, region, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.SetAPIKey(ctx, strings.ToUpper(region), secret.NewAPIKey(strings.TrimSpace(key))); err != nil {
+	if err := a.SetAPIKey(ctx, strings.ToUpper(region), keystore.NewAPIKey(strings.TrimSpace(key))); err != nil {
 		return err
 	}
 	l.d.Log.Info("API key stored from the settings page", "region", region)
@@ -92,7 +92,7 @@ func (l *Launcher) SetSecret(ctx context.Context, v string) error {
 	if err != nil {
 		return err
 	}
-	return a.SetLaunchSecret(ctx, secret.NewLaunchSecret([]byte(strings.TrimSpace(v))))
+	return a.SetLaunchSecret(ctx, keystore.NewLaunchSecret([]byte(strings.TrimSpace(v))))
 }
 
 func (l *Launcher) DeleteSecret(ctx context.Context) error {

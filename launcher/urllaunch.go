@@ -15,14 +15,13 @@ import (
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 	"github.com/heidi-tray/heidi-tray/launcher/urlscheme"
 	"github.com/heidi-tray/heidi-tray/launcher/webui"
 )
 
 // LaunchSecrets reads the URL launch secret (the keystore).
 type LaunchSecrets interface {
-	LaunchSecret(ctx context.Context) (secret.LaunchSecret, error)
+	LaunchSecret(ctx context.Context) (keystore.LaunchSecret, error)
 }
 
 // Binding remembers the clinician this OS user last opened Heidi as, as a

@@ -13,9 +13,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/heidi-tray/heidi-tray/keystore"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 )
 
 func keyCmd(ctx context.Context, env Env, args []string) error {
@@ -33,7 +33,7 @@ func keyCmd(ctx context.Context, env Env, args []string) error {
 		}
 		r := strings.ToUpper(*region)
 		if r == "" {
-			return usageErr("key %s: --region is required (%s)", sub, strings.Join(request.Regions, ", "))
+			return usageErr("key %s: --region is required (%s)", sub, strings.Join(heidiapi.Regions, ", "))
 		}
 		if err := request.ValidateRegion(r); err != nil {
 			return usageErr("key %s: %v", sub, err)
@@ -57,7 +57,7 @@ func keyCmd(ctx context.Context, env Env, args []string) error {
 		if err := keystore.ValidateKey(key); err != nil {
 			return &UserError{Code: ExitUsage, Msg: err.Error()}
 		}
-		k := secret.NewAPIKey(key)
+		k := keystore.NewAPIKey(key)
 		if err := store.SetAPIKey(ctx, r, k); err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ func keyCmd(ctx context.Context, env Env, args []string) error {
 		if err := parse(flags("key status"), rest); err != nil {
 			return err
 		}
-		keys, err := store.Status(ctx)
+		keys, err := store.Status(ctx, heidiapi.Regions)
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,6 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/outbox"
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 	"github.com/heidi-tray/heidi-tray/launcher/sessions"
 	"github.com/heidi-tray/heidi-tray/launcher/webui"
 	"github.com/heidi-tray/heidi-tray/tray"
@@ -129,8 +128,8 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 		defer shutdownFake()
 		base = func(string) (string, error) { return fakeURL, nil }
 		mem := keystore.Memory()
-		for _, r := range request.Regions {
-			mem.SetAPIKey(ctx, r, secret.NewAPIKey(SandboxKey))
+		for _, r := range heidiapi.Regions {
+			mem.SetAPIKey(ctx, r, keystore.NewAPIKey(SandboxKey))
 		}
 		keys, secrets = mem, mem
 		if settings.WidgetScript == "" {

@@ -9,11 +9,10 @@ import (
 	"strings"
 
 	"github.com/heidi-tray/heidi-tray/keystore"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/install"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
-	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 	"github.com/heidi-tray/heidi-tray/launcher/urlscheme"
 )
 
@@ -64,7 +63,7 @@ func secretCmd(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := store.SetLaunchSecret(ctx, secret.NewLaunchSecret([]byte(v))); err != nil {
+		if err := store.SetLaunchSecret(ctx, keystore.NewLaunchSecret([]byte(v))); err != nil {
 			if _, ok := err.(*keystore.UnavailableError); ok {
 				return err
 			}
@@ -141,7 +140,7 @@ func uninstallCmd(ctx context.Context, env Env, args []string) error {
 		return nil
 	}
 	store := keystore.OS()
-	for _, r := range request.Regions {
+	for _, r := range heidiapi.Regions {
 		if err := store.DeleteAPIKey(ctx, r); err == nil {
 			fmt.Fprintf(env.Stdout, "removed: the API key for %s from the keychain\n", r)
 		} else if !errors.Is(err, keystore.ErrNotFound) {

@@ -15,7 +15,6 @@ import (
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/config"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 )
 
 // Status of a check.
@@ -64,7 +63,7 @@ func Run(ctx context.Context, e Env) []Check {
 	add(Check{"settings", OK, fmt.Sprintf("region %s, environment %s (from %s)", s.Region, s.Environment, e.Config.File), ""})
 
 	// Keychain and key.
-	var key secret.APIKey
+	var key keystore.APIKey
 	if err := e.Keys.Probe(ctx); err != nil {
 		add(Check{"keychain", Fail, err.Error(), keychainFix()})
 		add(Check{"api key", Skip, "the keychain is not available", ""})

@@ -13,12 +13,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 )
 
 // Environments: production uses the regional hosts; staging is Heidi's shared
@@ -27,6 +26,24 @@ const (
 	Production = "production"
 	Staging    = "staging"
 )
+
+// Regions Heidi serves; AU is the widget's default.
+var Regions = []string{"AU", "EU", "UK", "US", "CA"}
+
+// ValidateRegion accepts the regions Heidi serves.
+func ValidateRegion(r string) error {
+	if !slices.Contains(Regions, r) {
+		return fmt.Errorf("%q is not a Heidi region; use one of %s", clip(r), strings.Join(Regions, ", "))
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
 
 // JWTPath is appended to the base URL.
 const JWTPath = "/jwt"
@@ -138,7 +155,7 @@ func IsKind(err error, k Kind) bool {
 
 // Token is a JWT with its expiry in local clock time.
 type Token struct {
-	JWT secret.JWT
+	JWT JWT
 	// Expires is when the token stops working, on this machine's clock:
 	// the lifetime is measured against Heidi's Date header, so a wrong local
 	// clock does not shorten or stretch it.
@@ -168,8 +185,12 @@ const (
 	maxToken = 16 << 10
 )
 
+// APIKey is the clinic key as the client needs it; the keystore's type
+// satisfies it without this package importing the keystore.
+type APIKey interface{ Reveal() string }
+
 // FetchJWT asks Heidi for the clinician's JWT, retrying transient failures.
-func (c *Client) FetchJWT(ctx context.Context, region string, key secret.APIKey, email, userID string) (Token, error) {
+func (c *Client) FetchJWT(ctx context.Context, region string, key APIKey, email, userID string) (Token, error) {
 	attempts := c.Attempts
 	if attempts <= 0 {
 		attempts = 3
@@ -231,7 +252,7 @@ func (c *Client) now() time.Time {
 	return time.Now()
 }
 
-func (c *Client) fetchOnce(ctx context.Context, region string, key secret.APIKey, email, userID string) (Token, error) {
+func (c *Client) fetchOnce(ctx context.Context, region string, key APIKey, email, userID string) (Token, error) {
 	base, err := c.Base(region)
 	if err != nil {
 		return Token{}, err
@@ -314,7 +335,7 @@ func (c *Client) parseToken(region string, resp *http.Response, body []byte, sen
 	if life > 31*24*time.Hour {
 		return bad("expiration_time is implausibly far in the future")
 	}
-	return Token{JWT: secret.NewJWT(tok), Expires: sent.Add(life), Lifetime: life}, nil
+	return Token{JWT: NewJWT(tok), Expires: sent.Add(life), Lifetime: life}, nil
 }
 
 // detail extracts FastAPI's detail message (object, array or string), or a

@@ -11,7 +11,6 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 )
 
 const testKey = "hk_test_KEY_abcdef123456"
@@ -30,7 +29,7 @@ func setup(t *testing.T) (*fakeheidi.Server, *heidiapi.Client) {
 }
 
 func fetch(c *heidiapi.Client, key string) (heidiapi.Token, error) {
-	return c.FetchJWT(context.Background(), "AU", secret.NewAPIKey(key), "dr.a@clinic.example", "emr-42")
+	return c.FetchJWT(context.Background(), "AU", apiKey(key), "dr.a@clinic.example", "emr-42")
 }
 
 func TestFetchSendsTheDocumentedRequest(t *testing.T) {
@@ -164,7 +163,7 @@ func TestCancelStopsRetries(t *testing.T) {
 	fake.Queue(fakeheidi.Fault{Status: 503})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := c.FetchJWT(ctx, "AU", secret.NewAPIKey(testKey), "a@b.example", "1")
+	_, err := c.FetchJWT(ctx, "AU", apiKey(testKey), "a@b.example", "1")
 	if !heidiapi.IsKind(err, heidiapi.Unavailable) {
 		t.Fatalf("got %v", err)
 	}
@@ -196,3 +195,8 @@ func TestBaseURL(t *testing.T) {
 		t.Error("unknown environment accepted")
 	}
 }
+
+// apiKey stands in for the keystore's type (heidiapi must not import it).
+type apiKey string
+
+func (k apiKey) Reveal() string { return string(k) }

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 )
 
 func FuzzDecodeOpen(f *testing.F) {
@@ -20,7 +20,7 @@ func FuzzDecodeOpen(f *testing.F) {
 		if err := o.Validate(); err != nil {
 			t.Fatalf("accepted an invalid request: %v", err)
 		}
-		if o.Region == "" || !slices.Contains(request.Regions, o.Region) {
+		if o.Region == "" || !slices.Contains(heidiapi.Regions, o.Region) {
 			t.Fatalf("region %q", o.Region)
 		}
 	})

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 )
 
 // Bounds, shared by every channel and documented in docs/ipc.md.
@@ -21,9 +23,6 @@ const (
 	MaxEncounterID = 128
 	MaxContext     = 10000
 )
-
-// Regions Heidi serves; AU is the widget's default.
-var Regions = []string{"AU", "EU", "UK", "US", "CA"}
 
 // Genders accepted by Heidi's PatientInfo.
 var Genders = []string{"male", "female", "other", "unknown"}
@@ -135,8 +134,8 @@ func (o *Open) Validate() error {
 
 // ValidateRegion accepts Heidi's region codes (already upper-cased).
 func ValidateRegion(r string) error {
-	if !slices.Contains(Regions, r) {
-		return fieldErr("region", "%q is not a Heidi region; use one of %s", Clip(r), strings.Join(Regions, ", "))
+	if err := heidiapi.ValidateRegion(r); err != nil {
+		return fieldErr("region", "%v", err)
 	}
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 )
 
 // Fetcher gets a fresh token from Heidi.
@@ -116,7 +115,7 @@ func (c *Cache) Peek(cl request.Clinician) (heidiapi.Token, bool) {
 
 // Refresh returns a token other than stale: the widget has judged stale
 // expired, so handing it back would loop.
-func (c *Cache) Refresh(ctx context.Context, cl request.Clinician, stale secret.JWT) (heidiapi.Token, error) {
+func (c *Cache) Refresh(ctx context.Context, cl request.Clinician, stale heidiapi.JWT) (heidiapi.Token, error) {
 	c.mu.Lock()
 	if e := c.entries[cl]; e != nil && e.tok.JWT.Equal(stale) {
 		c.drop(cl, e)

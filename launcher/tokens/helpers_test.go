@@ -1,5 +1,5 @@
 package tokens
 
-import "github.com/heidi-tray/heidi-tray/launcher/secret"
+import "github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 
-func jwt(s string) secret.JWT { return secret.NewJWT(s) }
+func jwt(s string) heidiapi.JWT { return heidiapi.NewJWT(s) }

@@ -24,7 +24,6 @@ import (
 	"github.com/heidi-tray/heidi-tray/assets"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 )
 
 // Widget script URLs (heidi.md §4).
@@ -50,7 +49,7 @@ const maxPages = 32
 // Backend is what the page server needs from the tray.
 type Backend interface {
 	Token(ctx context.Context, c request.Clinician) (heidiapi.Token, error)
-	RefreshToken(ctx context.Context, c request.Clinician, stale secret.JWT) (heidiapi.Token, error)
+	RefreshToken(ctx context.Context, c request.Clinician, stale heidiapi.JWT) (heidiapi.Token, error)
 	PushNote(ctx context.Context, l Launch, heidiSessionID, kind string, payload []byte) (message string, err error)
 	SessionStarted(l Launch, heidiSessionID string)
 	RecordingChanged(recording bool)
@@ -103,7 +102,7 @@ type page struct {
 	id         string
 	launch     Launch
 	heidiSID   string
-	lastToken  secret.JWT
+	lastToken  heidiapi.JWT
 	recording  bool
 	held       *event // switch waiting for the recording to stop
 	subs       map[chan event]struct{}

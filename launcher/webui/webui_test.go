@@ -14,7 +14,6 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/secret"
 )
 
 // recorder is a Backend that hands out numbered tokens and records pushes.
@@ -28,9 +27,9 @@ func (r *recorder) Token(context.Context, request.Clinician) (heidiapi.Token, er
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tokens++
-	return heidiapi.Token{JWT: secret.NewJWT("jwt-" + string(rune('0'+r.tokens))), Expires: time.Now().Add(time.Hour), Lifetime: time.Hour}, nil
+	return heidiapi.Token{JWT: heidiapi.NewJWT("jwt-" + string(rune('0'+r.tokens))), Expires: time.Now().Add(time.Hour), Lifetime: time.Hour}, nil
 }
-func (r *recorder) RefreshToken(ctx context.Context, c request.Clinician, _ secret.JWT) (heidiapi.Token, error) {
+func (r *recorder) RefreshToken(ctx context.Context, c request.Clinician, _ heidiapi.JWT) (heidiapi.Token, error) {
 	return r.Token(ctx, c)
 }
 func (r *recorder) PushNote(context.Context, Launch, string, string, []byte) (string, error) {

@@ -1,7 +1,4 @@
-// Package secret holds the values heidi-tray must never print: the clinic's
-// API key, a clinician's JWT and the launch secret. Each type redacts itself in
-// fmt, slog and JSON, so a secret only leaves through an explicit Reveal.
-package secret
+package keystore
 
 import (
 	"encoding/json"
@@ -10,10 +7,11 @@ import (
 
 const redacted = "[redacted]"
 
-// APIKey is a clinic's Heidi API key for one region.
+// APIKey is a clinic's Heidi API key for one region. It redacts itself in
+// fmt, slog and JSON, so it only leaves through an explicit Reveal.
 type APIKey struct{ v string }
 
-// NewAPIKey wraps a key; validation lives with the keystore.
+// NewAPIKey wraps a key; ValidateKey checks its form.
 func NewAPIKey(s string) APIKey { return APIKey{s} }
 
 func (k APIKey) Reveal() string               { return k.v }
@@ -23,19 +21,6 @@ func (k APIKey) String() string               { return redacted }
 func (k APIKey) GoString() string             { return redacted }
 func (k APIKey) LogValue() slog.Value         { return slog.StringValue(redacted) }
 func (k APIKey) MarshalJSON() ([]byte, error) { return json.Marshal(redacted) }
-
-// JWT is a clinician's Heidi token.
-type JWT struct{ v string }
-
-func NewJWT(s string) JWT { return JWT{s} }
-
-func (t JWT) Reveal() string               { return t.v }
-func (t JWT) IsZero() bool                 { return t.v == "" }
-func (t JWT) Equal(o JWT) bool             { return t.v == o.v }
-func (t JWT) String() string               { return redacted }
-func (t JWT) GoString() string             { return redacted }
-func (t JWT) LogValue() slog.Value         { return slog.StringValue(redacted) }
-func (t JWT) MarshalJSON() ([]byte, error) { return json.Marshal(redacted) }
 
 // LaunchSecret is the shared secret that signs heidi-tray:// URLs.
 type LaunchSecret struct{ v []byte }

@@ -1,4 +1,4 @@
-package secret
+package keystore
 
 import (
 	"bytes"
@@ -11,8 +11,7 @@ import (
 
 func TestSecretsNeverPrint(t *testing.T) {
 	const raw = "sk-live-THE-REAL-VALUE-1234"
-	values := []any{NewAPIKey(raw), NewJWT(raw), NewLaunchSecret([]byte(raw))}
-	for _, v := range values {
+	for _, v := range []any{NewAPIKey(raw), NewLaunchSecret([]byte(raw))} {
 		var buf bytes.Buffer
 		log := slog.New(slog.NewJSONHandler(&buf, nil))
 		log.Info("x", "v", v)
