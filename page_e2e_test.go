@@ -26,6 +26,7 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 // browser starts headless Chromium for the test and returns its context.
@@ -331,10 +332,10 @@ func TestPushedNoteReachesTheEMR(t *testing.T) {
 	t.Cleanup(func() { waiter.Process.Kill(); waiter.Wait() })
 	url := w.waitBrowser(1)[0]
 	// And one listening to the event stream.
-	events := make(chan ipc.Event, 8)
+	events := make(chan wire.Event, 8)
 	ectx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go ipc.NewClient(filepath.Join(w.dir, "run", "heidi-tray", "ipc.sock")).Events(ectx, func(ev ipc.Event) bool {
+	go ipc.NewClient(filepath.Join(w.dir, "run", "heidi-tray", "ipc.sock")).Events(ectx, func(ev wire.Event) bool {
 		if ev.Type == "note" {
 			events <- ev
 		}
@@ -357,7 +358,7 @@ func TestPushedNoteReachesTheEMR(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("%d outbox files", len(files))
 	}
-	var note ipc.Note
+	var note wire.Note
 	data, _ := os.ReadFile(files[0])
 	if err := json.Unmarshal(data, &note); err != nil {
 		t.Fatalf("outbox file is not complete JSON: %v", err)
@@ -374,7 +375,7 @@ func TestPushedNoteReachesTheEMR(t *testing.T) {
 	if err := waiter.Wait(); err != nil {
 		t.Fatalf("--wait-note: %v", err)
 	}
-	var waited ipc.Note
+	var waited wire.Note
 	if err := json.Unmarshal(waitOut.Bytes(), &waited); err != nil || waited.ID != note.ID || waited.Text != note.Text {
 		t.Fatalf("--wait-note printed %q", waitOut.String())
 	}

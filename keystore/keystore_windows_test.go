@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
 )
 
 // Windows Credential Manager through go-keyring's wincred backend.

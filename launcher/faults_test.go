@@ -26,13 +26,13 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher"
+	"github.com/heidi-tray/heidi-tray/launcher/app"
 	"github.com/heidi-tray/heidi-tray/launcher/config"
-	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
-	"github.com/heidi-tray/heidi-tray/launcher/webui"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -74,34 +74,30 @@ func newRig(t *testing.T) *rig {
 	keys.SetAPIKey(context.Background(), "AU", keystore.NewAPIKey(key))
 	settings, _ := config.Load("", nil, nil)
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: r.logs}, nil))
-	r.l = launcher.New(launcher.Deps{
-		Settings: settings.Settings, Version: "test", Keys: keys, Log: log, Opener: r.opener,
-		Heidi: &heidiapi.Client{HTTP: &http.Client{Timeout: 500 * time.Millisecond}, Base: func(string) (string, error) { return up.URL + fakeheidi.BasePath, nil }, Backoff: 20 * time.Millisecond},
-		Notify: func(title, body string) {
-			r.mu.Lock()
-			r.notes = append(r.notes, title+": "+body)
-			r.mu.Unlock()
-		},
-	})
-	pl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages := webui.New(pl, r.l, webui.Options{WidgetScript: webui.SandboxWidget, Log: log})
-	r.l.SetPages(pages)
-	go pages.Serve(pl)
 	dir := testrig.ShortTempDir(t)
 	r.sock = filepath.Join(dir, "ipc.sock")
 	il, err := net.Listen("unix", r.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := ipc.NewServer(r.l, log)
-	go api.Serve(il)
+	a, err := app.New(app.Options{
+		Version: "test", Config: settings, Log: log, StateDir: filepath.Join(dir, "state"), IPC: il, Endpoint: r.sock,
+		Keys: keys, Opener: r.opener, Clipboard: func(string) error { return nil },
+		HeidiHTTP: &http.Client{Timeout: 500 * time.Millisecond}, HeidiBackoff: 20 * time.Millisecond,
+		HeidiBase: func(string) (string, error) { return up.URL + fakeheidi.BasePath, nil },
+		Notify: func(title, body string) {
+			r.mu.Lock()
+			r.notes = append(r.notes, title+": "+body)
+			r.mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Start(context.Background())
+	r.l = a.Launcher
 	t.Cleanup(func() {
-		api.Shutdown(context.Background())
-		pages.Shutdown(context.Background())
-		r.l.Close()
+		a.Close()
 		up.Close()
 		for _, s := range []string{key} {
 			if strings.Contains(r.logs.String(), s) {
@@ -130,7 +126,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 var dr = request.Open{Clinician: request.Clinician{Email: "dr.a@clinic.example", UserID: "42", Region: "AU"}}
 
-func (r *rig) open(t *testing.T) (ipc.OpenResult, error) {
+func (r *rig) open(t *testing.T) (wire.OpenResult, error) {
 	t.Helper()
 	return ipc.NewClient(r.sock).Open(context.Background(), dr)
 }

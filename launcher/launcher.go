@@ -21,27 +21,44 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/config"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
-	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/outbox"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/sessions"
 	"github.com/heidi-tray/heidi-tray/launcher/tokens"
 	"github.com/heidi-tray/heidi-tray/launcher/urlscheme"
-	"github.com/heidi-tray/heidi-tray/launcher/webui"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
-// Keys reads API keys (the keystore).
+// Keys reads and changes API keys and the launch secret (the keystore).
 type Keys interface {
 	APIKey(ctx context.Context, region string) (keystore.APIKey, error)
 	Status(ctx context.Context, regions []string) ([]keystore.RegionKey, error)
+	SetAPIKey(ctx context.Context, region string, key keystore.APIKey) error
+	DeleteAPIKey(ctx context.Context, region string) error
+	LaunchSecret(ctx context.Context) (keystore.LaunchSecret, error)
+	SetLaunchSecret(ctx context.Context, v keystore.LaunchSecret) error
+	DeleteLaunchSecret(ctx context.Context) error
+}
+
+// Launch is one request from the EMR as the page server shows it: the
+// id every record made from it carries, the request, and the Heidi session
+// stored for its encounter.
+type Launch struct {
+	ID             string
+	Req            request.Open
+	HeidiSessionID string // a stored session for this encounter, if any
+}
+
+// Outcome says what the page server did with a launch.
+type Outcome struct {
+	Status string // wire.StatusOpened | StatusSwitched | StatusSwitchPending | StatusReplaced
+	URL    string // for opened: the one-time URL to open in the browser
 }
 
 // Opener opens the page in a browser.
@@ -51,8 +68,8 @@ type Opener interface {
 
 // Pages is the page server.
 type Pages interface {
-	Present(l webui.Launch) webui.Outcome
-	AskConfirmation(l webui.Launch) string
+	Present(l Launch) Outcome
+	AskConfirmation(l Launch) string
 	SettingsURL() string
 	Logout()
 	OpenPages() int
@@ -73,13 +90,13 @@ type Deps struct {
 	Log       *slog.Logger
 	Quit      func()
 	Endpoint  string
-	Secrets   LaunchSecrets
 	Config    *config.Config // the loaded settings with their file and sources
 	Binding   Binding
 	Notify    func(title, body string)
 }
 
-// Launcher serves the local API (ipc.Service) and the page server (webui.Backend).
+// Launcher is the core: the local API (launcher/ipc) and the page server
+// (launcher/webui) call it; it imports neither.
 type Launcher struct {
 	d      Deps
 	cache  *tokens.Cache
@@ -89,16 +106,25 @@ type Launcher struct {
 
 	mu        sync.Mutex
 	keys      map[string]keystore.APIKey // region → key, read once from the keychain
-	bound     string                   // hash of the clinician last written to the binding file
+	bound     string                     // hash of the clinician last written to the binding file
 	state     State
 	recording bool
 	last      *request.Open // for the tray's "Open Heidi"
 	onState   []func(State)
 }
 
+// The tray's states (wire.StateKind, shared with the local API and the tray).
+const (
+	StateReady       = wire.StateReady
+	StateNeedsSetup  = wire.StateNeedsSetup
+	StateUnreachable = wire.StateUnreachable
+	StateError       = wire.StateError
+	StateRecording   = wire.StateRecording
+)
+
 // State is what the tray shows.
 type State struct {
-	Kind    string // ready | needs_setup | unreachable | error | recording
+	Kind    wire.StateKind
 	Message string
 	CanOpen bool // a clinician has launched before: "Open Heidi" works
 	Sandbox bool
@@ -177,52 +203,6 @@ func (l *Launcher) fetch(ctx context.Context, c request.Clinician) (heidiapi.Tok
 	return tok, nil
 }
 
-// Error is a launch failure with its HTTP status and code for the local API.
-type Error struct {
-	Status int
-	Kind   string
-	Err    error
-}
-
-func (e *Error) Error() string   { return e.Err.Error() }
-func (e *Error) Unwrap() error   { return e.Err }
-func (e *Error) HTTPStatus() int { return e.Status }
-func (e *Error) Code() string    { return e.Kind }
-
-// classify maps a token failure to an API error and a tray state.
-func (l *Launcher) classify(c request.Clinician, err error) error {
-	var he *heidiapi.Error
-	var ue *keystore.UnavailableError
-	switch {
-	case errors.Is(err, keystore.ErrNotFound):
-		l.setState("needs_setup", fmt.Sprintf("API key missing for %s", c.Region))
-		return &Error{http.StatusServiceUnavailable, "key_missing", err}
-	case errors.As(err, &ue):
-		l.setState("error", "Keychain unavailable")
-		return &Error{http.StatusServiceUnavailable, "keychain_unavailable", err}
-	case errors.As(err, &he):
-		switch he.Kind {
-		case heidiapi.KeyRejected:
-			l.setState("error", fmt.Sprintf("API key rejected for %s", c.Region))
-			if l.d.Notify != nil {
-				l.d.Notify("Heidi rejected the API key", err.Error())
-			}
-			return &Error{http.StatusBadGateway, "key_rejected", err}
-		case heidiapi.BadRequest:
-			return &Error{http.StatusBadGateway, "heidi_refused", err}
-		case heidiapi.RateLimited:
-			return &Error{http.StatusTooManyRequests, "rate_limited", err}
-		case heidiapi.Unavailable:
-			l.setState("unreachable", "Heidi unreachable")
-			return &Error{http.StatusBadGateway, "heidi_unavailable", err}
-		}
-		return &Error{http.StatusBadGateway, "heidi_bad_response", err}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &Error{http.StatusGatewayTimeout, "timeout", errors.New("timed out waiting for Heidi; try again")}
-	}
-	return &Error{http.StatusInternalServerError, "internal", err}
-}
-
 func newID() string {
 	b := make([]byte, 8)
 	rand.Read(b)
@@ -232,9 +212,9 @@ func newID() string {
 // Open launches Heidi for a validated request from a trusted channel (the
 // local API, the command line, a verified or confirmed URL), and binds the
 // clinician for later URL launches.
-func (l *Launcher) Open(ctx context.Context, o request.Open, trusted bool) (ipc.OpenResult, error) {
+func (l *Launcher) Open(ctx context.Context, o request.Open, trusted bool) (wire.OpenResult, error) {
 	if !trusted {
-		return ipc.OpenResult{}, &Error{http.StatusForbidden, "untrusted", errors.New("untrusted launches go through OpenURL")}
+		return wire.OpenResult{}, fail(wire.CodeUntrusted, errors.New("untrusted launches go through OpenURL"))
 	}
 	res, _, err := l.launch(ctx, o, true)
 	if err == nil {
@@ -261,26 +241,26 @@ func (l *Launcher) bind(c request.Clinician) {
 
 // launch is every launch's path: policy, token, page. With openBrowser false
 // a new page's URL is returned to the caller instead of opened.
-func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser bool) (ipc.OpenResult, webui.Outcome, error) {
+func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser bool) (wire.OpenResult, Outcome, error) {
 	if err := o.Validate(); err != nil {
-		return ipc.OpenResult{}, webui.Outcome{}, err
+		return wire.OpenResult{}, Outcome{}, err
 	}
 	if !request.DomainAllowed(o.Email, l.d.Settings.AllowedEmailDomains) {
-		return ipc.OpenResult{}, webui.Outcome{}, &Error{http.StatusForbidden, "domain_not_allowed", l.domainErr(o.Email)}
+		return wire.OpenResult{}, Outcome{}, fail(wire.CodeDomainNotAllowed, l.domainErr(o.Email))
 	}
 	if _, err := l.cache.Get(ctx, o.Clinician); err != nil {
-		return ipc.OpenResult{}, webui.Outcome{}, l.classify(o.Clinician, err)
+		return wire.OpenResult{}, Outcome{}, l.classify(o.Clinician, err)
 	}
 	id := newID()
-	wl := webui.Launch{ID: id, Req: o}
+	wl := Launch{ID: id, Req: o}
 	if o.Patient != nil && l.d.Sessions != nil {
 		wl.HeidiSessionID = l.d.Sessions.Get(o.Region, o.Email, o.UserID, o.Patient.ID, o.EncounterID)
 	}
 	out := l.pages.Present(wl)
 	if out.Status == "opened" && openBrowser {
 		if err := l.d.Opener.Open(out.URL); err != nil {
-			l.setState("error", "Browser could not be opened")
-			return ipc.OpenResult{}, webui.Outcome{}, &Error{http.StatusInternalServerError, "browser_failed", err}
+			l.setState(StateError, "Browser could not be opened")
+			return wire.OpenResult{}, Outcome{}, fail(wire.CodeBrowserFailed, err)
 		}
 	}
 	l.mu.Lock()
@@ -289,13 +269,13 @@ func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser bool)
 	l.last = &last
 	l.mu.Unlock()
 	if !l.isRecording() {
-		l.setState("ready", "Ready")
+		l.setState(StateReady, "Ready")
 	}
 	if firstLaunch { // "Open Heidi" in the tray menu becomes usable
 		l.publishState()
 	}
 	l.d.Log.Info("launch", "clinician", o.Clinician, "patient", o.Patient, "outcome", out.Status, "launch_id", id)
-	return ipc.OpenResult{Status: out.Status, Message: messages[out.Status], LaunchID: id}, out, nil
+	return wire.OpenResult{Status: out.Status, Message: messages[out.Status], LaunchID: id}, out, nil
 }
 
 var messages = map[string]string{
@@ -324,7 +304,7 @@ func (l *Launcher) Logout(ctx context.Context) error {
 	l.mu.Lock()
 	l.last = nil
 	l.mu.Unlock()
-	l.setState("ready", "Signed out")
+	l.setState(StateReady, "Signed out")
 	l.d.Log.Info("logout")
 	return nil
 }
@@ -340,7 +320,7 @@ func (l *Launcher) Quit() {
 func (l *Launcher) DefaultRegion() string { return l.d.Settings.Region }
 
 // Status reports the tray's state.
-func (l *Launcher) Status(ctx context.Context) ipc.Status {
+func (l *Launcher) Status(ctx context.Context) wire.Status {
 	st := l.State()
 	var regions []string
 	if ks, err := l.d.Keys.Status(ctx, heidiapi.Regions); err == nil {
@@ -348,7 +328,7 @@ func (l *Launcher) Status(ctx context.Context) ipc.Status {
 			regions = append(regions, k.Region)
 		}
 	}
-	s := ipc.Status{
+	s := wire.Status{
 		Version: l.d.Version, PID: pid(), Sandbox: l.d.Sandbox, State: st.Kind, Message: st.Message,
 		Region: l.d.Settings.Region, Environment: l.d.Settings.Environment, KeyRegions: regions,
 		Tokens: l.cache.Len(), Endpoint: l.d.Endpoint,
@@ -366,14 +346,14 @@ func (l *Launcher) CheckSetup(ctx context.Context) {
 	var ue *keystore.UnavailableError
 	switch {
 	case err == nil:
-		l.setState("ready", "Ready")
+		l.setState(StateReady, "Ready")
 	case errors.Is(err, keystore.ErrNotFound):
-		l.setState("needs_setup", "API key missing for "+l.d.Settings.Region)
+		l.setState(StateNeedsSetup, "API key missing for "+l.d.Settings.Region)
 	case errors.As(err, &ue):
-		l.setState("error", "Keychain unavailable")
+		l.setState(StateError, "Keychain unavailable")
 		l.d.Log.Warn("keychain unavailable", "err", err)
 	default:
-		l.setState("error", "Set-up problem")
+		l.setState(StateError, "Set-up problem")
 		l.d.Log.Warn("set-up check failed", "err", err)
 	}
 }
@@ -386,7 +366,7 @@ func (l *Launcher) State() State {
 	s.CanOpen = l.last != nil
 	s.Sandbox = l.d.Sandbox
 	if l.recording {
-		s.Kind, s.Message = "recording", "Recording in Heidi"
+		s.Kind, s.Message = StateRecording, "Recording in Heidi"
 	}
 	return s
 }
@@ -398,7 +378,7 @@ func (l *Launcher) OnState(fn func(State)) {
 	l.mu.Unlock()
 }
 
-func (l *Launcher) setState(kind, msg string) {
+func (l *Launcher) setState(kind wire.StateKind, msg string) {
 	l.mu.Lock()
 	changed := l.state.Kind != kind || l.state.Message != msg
 	l.state.Kind, l.state.Message = kind, msg
@@ -417,7 +397,7 @@ func (l *Launcher) publishState() {
 	for _, fn := range fns {
 		fn(st)
 	}
-	l.hub.publish(ipc.Event{Type: "state", State: st.Kind})
+	l.hub.publish(wire.Event{Type: "state", State: st.Kind})
 }
 
 func (l *Launcher) isRecording() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.recording }
@@ -443,7 +423,7 @@ func (l *Launcher) RefreshToken(ctx context.Context, c request.Clinician, stale 
 	return tok, nil
 }
 
-func (l *Launcher) SessionStarted(wl webui.Launch, sid string) {
+func (l *Launcher) SessionStarted(wl Launch, sid string) {
 	if l.d.Sessions == nil || wl.Req.Patient == nil {
 		return
 	}

@@ -9,21 +9,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/outbox"
-	"github.com/heidi-tray/heidi-tray/launcher/webui"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 // PushNote saves a note the clinician pushed from Heidi: durably to the
 // outbox first (only then is the page told it worked), then to the
 // clipboard and to IPC subscribers.
-func (l *Launcher) PushNote(ctx context.Context, wl webui.Launch, sid, kind string, payload []byte) (string, error) {
+func (l *Launcher) PushNote(ctx context.Context, wl Launch, sid, kind string, payload []byte) (string, error) {
 	if l.d.Outbox == nil {
 		return "", errors.New("the outbox is not configured")
 	}
 	now := time.Now()
 	id := outbox.NewID(now)
-	n := ipc.Note{
+	n := wire.Note{
 		ID: id, LaunchID: wl.ID, Kind: kind, Time: now.UTC().Format(time.RFC3339Nano),
 		Clinician: wl.Req.Clinician, EncounterID: wl.Req.EncounterID, SessionID: sid,
 		Text: NoteText(kind, payload), Payload: json.RawMessage(payload),
@@ -44,7 +43,7 @@ func (l *Launcher) PushNote(ctx context.Context, wl webui.Launch, sid, kind stri
 			msg = "Saved for the EMR and copied to the clipboard."
 		}
 	}
-	l.hub.publish(ipc.Event{Type: "note", Note: &n})
+	l.hub.publish(wire.Event{Type: "note", Note: &n})
 	return msg, nil
 }
 
@@ -79,12 +78,12 @@ func NoteText(kind string, payload []byte) string {
 }
 
 // Subscribe streams events until ctx ends.
-func (l *Launcher) Subscribe(ctx context.Context) <-chan ipc.Event {
+func (l *Launcher) Subscribe(ctx context.Context) <-chan wire.Event {
 	return l.hub.subscribe(ctx)
 }
 
 // WaitNote waits for the first note pushed for launchID.
-func (l *Launcher) WaitNote(ctx context.Context, launchID string) (*ipc.Note, error) {
+func (l *Launcher) WaitNote(ctx context.Context, launchID string) (*wire.Note, error) {
 	ch := l.hub.subscribe(ctx)
 	if n := l.hub.recentNote(launchID); n != nil {
 		return n, nil
@@ -97,22 +96,22 @@ func (l *Launcher) WaitNote(ctx context.Context, launchID string) (*ipc.Note, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return nil, &Error{503, "shutting_down", errors.New("heidi-tray is shutting down; the note, if pushed, is in the outbox")}
+	return nil, fail(wire.CodeShuttingDown, errors.New("heidi-tray is shutting down; the note, if pushed, is in the outbox"))
 }
 
 // hub fans events out to IPC subscribers. Slow subscribers miss events
 // rather than stall a push (the outbox file is the record).
 type hub struct {
 	mu     sync.Mutex
-	subs   map[chan ipc.Event]struct{}
-	recent []*ipc.Note
+	subs   map[chan wire.Event]struct{}
+	recent []*wire.Note
 	closed bool
 }
 
-func (h *hub) init() { h.subs = map[chan ipc.Event]struct{}{} }
+func (h *hub) init() { h.subs = map[chan wire.Event]struct{}{} }
 
-func (h *hub) subscribe(ctx context.Context) <-chan ipc.Event {
-	ch := make(chan ipc.Event, 64)
+func (h *hub) subscribe(ctx context.Context) <-chan wire.Event {
+	ch := make(chan wire.Event, 64)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -132,7 +131,7 @@ func (h *hub) subscribe(ctx context.Context) <-chan ipc.Event {
 	return ch
 }
 
-func (h *hub) publish(ev ipc.Event) {
+func (h *hub) publish(ev wire.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ev.Note != nil {
@@ -149,7 +148,7 @@ func (h *hub) publish(ev ipc.Event) {
 	}
 }
 
-func (h *hub) recentNote(launchID string) *ipc.Note {
+func (h *hub) recentNote(launchID string) *wire.Note {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, n := range h.recent {

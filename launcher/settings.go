@@ -8,24 +8,32 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/config"
-	"github.com/heidi-tray/heidi-tray/launcher/doctor"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
-	"github.com/heidi-tray/heidi-tray/launcher/webui"
 )
 
-// KeyAdmin changes keys and the launch secret (the keystore).
-type KeyAdmin interface {
-	SetAPIKey(ctx context.Context, region string, key keystore.APIKey) error
-	DeleteAPIKey(ctx context.Context, region string) error
-	SetLaunchSecret(ctx context.Context, v keystore.LaunchSecret) error
-	DeleteLaunchSecret(ctx context.Context) error
+// SettingsState is what the settings page shows.
+type SettingsState struct {
+	Keys        []KeyState `json:"keys"`
+	Region      string     `json:"region"`
+	Environment string     `json:"environment"`
+	SecretSet   bool       `json:"secret_set"`
+	ConfigFile  string     `json:"config_file"`
+	Locked      []string   `json:"locked"` // settings fixed by policy or environment
+	Sandbox     bool       `json:"sandbox"`
+	Restart     bool       `json:"restart_needed"`
 }
 
-// The settings page's backend (webui.SettingsBackend).
+// KeyState is one region's key, masked.
+type KeyState struct {
+	Region string `json:"region"`
+	Masked string `json:"masked"`
+}
 
-func (l *Launcher) SettingsState(ctx context.Context) (webui.SettingsState, error) {
-	st := webui.SettingsState{Region: l.d.Settings.Region, Environment: l.d.Settings.Environment, Sandbox: l.d.Sandbox}
+// The settings page's calls.
+
+func (l *Launcher) SettingsState(ctx context.Context) (SettingsState, error) {
+	st := SettingsState{Region: l.d.Settings.Region, Environment: l.d.Settings.Environment, Sandbox: l.d.Sandbox}
 	if l.d.Config != nil {
 		st.ConfigFile = l.d.Config.File
 		for _, k := range []string{"region", "environment"} {
@@ -43,7 +51,7 @@ func (l *Launcher) SettingsState(ctx context.Context) (webui.SettingsState, erro
 		return st, err
 	}
 	for _, k := range keys {
-		st.Keys = append(st.Keys, webui.KeyState{Region: k.Region, Masked: k.Masked})
+		st.Keys = append(st.Keys, KeyState{Region: k.Region, Masked: k.Masked})
 	}
 	s, err := l.launchSecret(ctx)
 	if err != nil {
@@ -53,19 +61,8 @@ func (l *Launcher) SettingsState(ctx context.Context) (webui.SettingsState, erro
 	return st, nil
 }
 
-func (l *Launcher) admin() (KeyAdmin, error) {
-	a, ok := l.d.Keys.(KeyAdmin)
-	if !ok {
-		return nil, errors.New("keys cannot be changed here")
-	}
-	return a, nil
-}
-
 func (l *Launcher) SetKey(ctx context.Context, region, key string) error {
-	a, err := l.admin()
-	if err != nil {
-		return err
-	}
+	a := l.d.Keys
 	if err := a.SetAPIKey(ctx, strings.ToUpper(region), keystore.NewAPIKey(strings.TrimSpace(key))); err != nil {
 		return err
 	}
@@ -75,11 +72,8 @@ func (l *Launcher) SetKey(ctx context.Context, region, key string) error {
 }
 
 func (l *Launcher) DeleteKey(ctx context.Context, region string) error {
-	a, err := l.admin()
-	if err != nil {
-		return err
-	}
-	err = a.DeleteAPIKey(ctx, strings.ToUpper(region))
+	a := l.d.Keys
+	err := a.DeleteAPIKey(ctx, strings.ToUpper(region))
 	if errors.Is(err, keystore.ErrNotFound) {
 		return fmt.Errorf("there is no key for %s", region)
 	}
@@ -88,18 +82,12 @@ func (l *Launcher) DeleteKey(ctx context.Context, region string) error {
 }
 
 func (l *Launcher) SetSecret(ctx context.Context, v string) error {
-	a, err := l.admin()
-	if err != nil {
-		return err
-	}
+	a := l.d.Keys
 	return a.SetLaunchSecret(ctx, keystore.NewLaunchSecret([]byte(strings.TrimSpace(v))))
 }
 
 func (l *Launcher) DeleteSecret(ctx context.Context) error {
-	a, err := l.admin()
-	if err != nil {
-		return err
-	}
+	a := l.d.Keys
 	if err := a.DeleteLaunchSecret(ctx); err != nil && !errors.Is(err, keystore.ErrNotFound) {
 		return err
 	}
@@ -127,7 +115,7 @@ func (l *Launcher) TestConnection(ctx context.Context, region string) (string, e
 	if err != nil {
 		return "", err
 	}
-	tok, err := l.d.Heidi.FetchJWT(ctx, region, key, doctor.TestEmail, "heidi-tray-setup-test")
+	tok, err := l.d.Heidi.FetchJWT(ctx, region, key, heidiapi.TestEmail, "heidi-tray-setup-test")
 	if err != nil {
 		return "", err
 	}

@@ -6,23 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/heidi-tray/heidi-tray/keystore"
-	"github.com/heidi-tray/heidi-tray/launcher/ipc"
+	"github.com/heidi-tray/heidi-tray/launcher/internal/atomicfile"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/urlscheme"
-	"github.com/heidi-tray/heidi-tray/launcher/webui"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
-
-// LaunchSecrets reads the URL launch secret (the keystore).
-type LaunchSecrets interface {
-	LaunchSecret(ctx context.Context) (keystore.LaunchSecret, error)
-}
 
 // Binding remembers the clinician this OS user last opened Heidi as, as a
 // hash: enough to compare, nothing to read.
@@ -47,55 +41,48 @@ func (b Binding) Set(c request.Clinician) error {
 	if err := os.MkdirAll(filepath.Dir(b.Path), 0o700); err != nil {
 		return err
 	}
-	tmp := b.Path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(bindingHash(c)+"\n"), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, b.Path)
+	return atomicfile.WriteFile(b.Path, []byte(bindingHash(c)+"\n"), 0o600)
 }
 
 // OpenURL handles a heidi-tray:// URL. Nothing in it is trusted: a signed
 // URL must verify; an unsigned one opens straight away only for the bound
 // clinician, and otherwise asks the person at the screen first.
-func (l *Launcher) OpenURL(ctx context.Context, raw string) (ipc.OpenResult, error) {
+func (l *Launcher) OpenURL(ctx context.Context, raw string) (wire.OpenResult, error) {
 	u, err := urlscheme.Parse(raw, l.d.Settings.Region)
 	if err != nil {
-		return ipc.OpenResult{}, l.refuseURL(err)
+		return wire.OpenResult{}, l.refuseURL(err)
 	}
 	secret, err := l.launchSecret(ctx)
 	if err != nil {
-		return ipc.OpenResult{}, l.classify(request.Clinician{Region: l.d.Settings.Region}, err)
+		return wire.OpenResult{}, l.classify(request.Clinician{Region: l.d.Settings.Region}, err)
 	}
 	if secret != nil {
 		if err := urlscheme.Verify(u, secret, time.Now(), &l.nonces); err != nil {
-			return ipc.OpenResult{}, l.refuseURL(err)
+			return wire.OpenResult{}, l.refuseURL(err)
 		}
 	}
 	if u.Action == "logout" {
-		return ipc.OpenResult{Status: "logged_out", Message: "Signed out of Heidi."}, l.Logout(ctx)
+		return wire.OpenResult{Status: "logged_out", Message: "Signed out of Heidi."}, l.Logout(ctx)
 	}
 	o := u.Open
 	if !request.DomainAllowed(o.Email, l.d.Settings.AllowedEmailDomains) {
-		return ipc.OpenResult{}, l.refuseURL(l.domainErr(o.Email))
+		return wire.OpenResult{}, l.refuseURL(l.domainErr(o.Email))
 	}
 	if secret != nil || l.d.Binding.Is(o.Clinician) {
 		return l.Open(ctx, o, true)
 	}
 	// Unbound clinician: a page must ask before any token is fetched.
 	id := newID()
-	confirmURL := l.pages.AskConfirmation(webui.Launch{ID: id, Req: o})
+	confirmURL := l.pages.AskConfirmation(Launch{ID: id, Req: o})
 	if err := l.d.Opener.Open(confirmURL); err != nil {
-		return ipc.OpenResult{}, &Error{http.StatusInternalServerError, "browser_failed", err}
+		return wire.OpenResult{}, fail(wire.CodeBrowserFailed, err)
 	}
 	l.d.Log.Info("URL launch for an unbound clinician: asking for confirmation", "clinician", o.Clinician, "launch_id", id)
-	return ipc.OpenResult{Status: "confirm", Message: "Confirm in the browser that Heidi should open for this clinician.", LaunchID: id}, nil
+	return wire.OpenResult{Status: "confirm", Message: "Confirm in the browser that Heidi should open for this clinician.", LaunchID: id}, nil
 }
 
 func (l *Launcher) launchSecret(ctx context.Context) ([]byte, error) {
-	if l.d.Secrets == nil {
-		return nil, nil
-	}
-	s, err := l.d.Secrets.LaunchSecret(ctx)
+	s, err := l.d.Keys.LaunchSecret(ctx)
 	if errors.Is(err, keystore.ErrNotFound) {
 		return nil, nil
 	}
@@ -112,13 +99,13 @@ func (l *Launcher) refuseURL(err error) error {
 	if l.d.Notify != nil {
 		l.d.Notify("Heidi launch refused", err.Error())
 	}
-	return &Error{http.StatusForbidden, "url_refused", err}
+	return fail(wire.CodeURLRefused, err)
 }
 
 // ConfirmLaunch runs a launch the person at the screen confirmed: it binds
 // the clinician and launches without opening another window (the
 // confirmation page navigates itself).
-func (l *Launcher) ConfirmLaunch(ctx context.Context, wl webui.Launch) (webui.Outcome, error) {
+func (l *Launcher) ConfirmLaunch(ctx context.Context, wl Launch) (Outcome, error) {
 	l.bind(wl.Req.Clinician)
 	_, out, err := l.launch(ctx, wl.Req, false)
 	return out, err

@@ -4,3 +4,6 @@ package tray
 
 // hostMissing: Windows and macOS always have a tray.
 func hostMissing() string { return "" }
+
+// watcherMissing: Windows and macOS always have a tray host.
+func watcherMissing() string { return "" }

@@ -2,37 +2,29 @@
 
 package tray
 
-import (
-	"os"
-	"path/filepath"
-
-	"github.com/godbus/dbus/v5"
-)
+import "github.com/heidi-tray/heidi-tray/keystore/sessionbus"
 
 // hostMissing says why no tray can be shown, or "". Without a session bus
-// the systray library would panic on quit; without a StatusNotifierWatcher
-// the item waits and registers when a host appears.
+// the systray library would panic on quit. Without a StatusNotifierWatcher
+// the item still starts and registers when a host appears, so that is not
+// "missing" here; WatcherMissing tells doctor.
 func hostMissing() string {
-	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
-	if addr == "" || addr == "autolaunch:" {
-		rd := os.Getenv("XDG_RUNTIME_DIR")
-		if rd == "" {
-			return "no D-Bus session bus"
-		}
-		if _, err := os.Stat(filepath.Join(rd, "bus")); err != nil {
-			return "no D-Bus session bus"
-		}
-	}
-	conn, err := dbus.SessionBusPrivateNoAutoStartup()
+	conn, err := sessionbus.Connect()
 	if err != nil {
-		return "cannot connect to the D-Bus session bus: " + err.Error()
+		return err.Error()
+	}
+	conn.Close()
+	return ""
+}
+
+func watcherMissing() string {
+	conn, err := sessionbus.Connect()
+	if err != nil {
+		return err.Error()
 	}
 	defer conn.Close()
-	if err := conn.Auth(nil); err != nil {
-		return "cannot authenticate to the D-Bus session bus: " + err.Error()
-	}
-	if err := conn.Hello(); err != nil {
-		return "the D-Bus session bus did not answer: " + err.Error()
+	if !sessionbus.HasName(conn, "org.kde.StatusNotifierWatcher") {
+		return "no system tray host is running (nothing owns org.kde.StatusNotifierWatcher on the session bus); the icon appears when one starts"
 	}
 	return ""
 }

@@ -5,11 +5,14 @@ import (
 	"encoding/binary"
 	"image/png"
 	"testing"
+
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 func TestEveryStateHasItsOwnIcons(t *testing.T) {
 	seen := map[string]string{}
-	for _, k := range Kinds {
+	for _, kind := range wire.StateKinds {
+		k := string(kind)
 		p := iconFile(k, ".png")
 		img, err := png.Decode(bytes.NewReader(p))
 		if err != nil || img.Bounds().Dx() != 64 {

@@ -8,3 +8,5 @@ import "context"
 func hostMissing() string { return "this build has no cgo, so no macOS tray" }
 
 func run(ctx context.Context, _ Config) { <-ctx.Done() }
+
+func watcherMissing() string { return "" }

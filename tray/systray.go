@@ -39,7 +39,7 @@ func run(ctx context.Context, cfg Config) {
 }
 
 func (m *menu) apply(s State) {
-	setIcon(s.Kind)
+	setIcon(string(s.Kind))
 	systray.SetTitle(Title(s))
 	systray.SetTooltip(Title(s))
 	m.status.SetTitle(s.Message)

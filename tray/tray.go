@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/heidi-tray/heidi-tray/assets"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 // State is what the tray shows.
 type State struct {
-	Kind    string // ready | needs_setup | unreachable | error | recording
+	Kind    wire.StateKind
 	Message string // the status line
 	CanOpen bool   // "Open Heidi" has a clinician to reopen
 	Sandbox bool
@@ -66,9 +67,6 @@ func Title(s State) string {
 	return t
 }
 
-// Kinds are the tray states, each with its own icon.
-var Kinds = []string{"ready", "needs_setup", "unreachable", "recording", "error"}
-
 // Icon returns the PNG icon for a state.
 func Icon(kind string) []byte { return iconFile(kind, ".png") }
 
@@ -80,8 +78,14 @@ func iconFile(kind, ext string) []byte {
 	return b
 }
 
-// HostMissing says why no tray icon can be shown here, or "" (doctor).
-func HostMissing() string { return hostMissing() }
+// HostMissing says why no tray icon can be shown here, or "" (doctor): no
+// session bus, or (Linux) no tray host owning the StatusNotifierWatcher.
+func HostMissing() string {
+	if why := hostMissing(); why != "" {
+		return why
+	}
+	return watcherMissing()
+}
 
 // Run shows the tray until ctx ends, and returns then. On macOS it must be
 // called from main's goroutine (Cocoa needs the main thread). Without a tray

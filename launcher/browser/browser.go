@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/heidi-tray/heidi-tray/launcher/internal/loopback"
 	pkgbrowser "github.com/pkg/browser"
 )
 
@@ -49,7 +49,7 @@ func Check(raw string) (string, error) {
 		return "", fmt.Errorf("only http(s) URLs are opened, not %q", u.Scheme)
 	}
 	host := u.Hostname()
-	if ip := net.ParseIP(host); !(host == "localhost" || ip != nil && ip.IsLoopback()) {
+	if !loopback.Host(host) {
 		return "", fmt.Errorf("only pages on this machine are opened, not %q", host)
 	}
 	if u.User != nil {

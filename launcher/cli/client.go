@@ -13,6 +13,7 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 // flags returns a FlagSet whose errors become usage errors, not output.
@@ -102,13 +103,13 @@ func openCmd(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	if waitNote {
-		n, err := withTray(ctx, env, c, func() (ipc.Note, error) { return c.OpenWaitNote(ctx, o) })
+		n, err := withTray(ctx, env, c, func() (wire.Note, error) { return c.OpenWaitNote(ctx, o) })
 		if err != nil {
 			return apiErr(err)
 		}
 		return writeJSON(env.Stdout, n)
 	}
-	res, err := withTray(ctx, env, c, func() (ipc.OpenResult, error) { return c.Open(ctx, o) })
+	res, err := withTray(ctx, env, c, func() (wire.OpenResult, error) { return c.Open(ctx, o) })
 	if err != nil {
 		return apiErr(err)
 	}
@@ -229,7 +230,7 @@ func statusCmd(ctx context.Context, env Env, args []string) error {
 	if *asJSON {
 		return writeJSON(env.Stdout, struct {
 			Running bool `json:"running"`
-			ipc.Status
+			wire.Status
 		}{true, st})
 	}
 	mode := ""

@@ -10,6 +10,7 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/doctor"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/install"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/tray"
@@ -24,7 +25,7 @@ func doctorCmd(ctx context.Context, env Env, args []string) error {
 	}
 	cfg, cfgErr := loadConfig(env)
 	checks := doctor.Run(ctx, doctor.Env{
-		Config: cfg, ConfigErr: cfgErr, Keys: keystore.OS(), HTTP: newHTTPClient(), Online: *online,
+		Config: cfg, ConfigErr: cfgErr, Keys: keystore.OS(), HTTP: heidiapi.NewHTTPClient(), Online: *online,
 		TrayStatus: func(ctx context.Context) (bool, string, error) {
 			ep, err := ipc.DefaultEndpoint()
 			if err != nil {

@@ -11,9 +11,9 @@ import (
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/install"
-	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
 	"github.com/heidi-tray/heidi-tray/launcher/urlscheme"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 // urlCmd is what the OS runs for a heidi-tray:// URL: 'url -- <URL>'. It
@@ -41,7 +41,7 @@ func urlCmd(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := withTray(ctx, env, c, func() (ipc.OpenResult, error) { return c.OpenURL(ctx, raw) })
+	res, err := withTray(ctx, env, c, func() (wire.OpenResult, error) { return c.OpenURL(ctx, raw) })
 	if err != nil {
 		return apiErr(err)
 	}

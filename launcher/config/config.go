@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
+	"github.com/heidi-tray/heidi-tray/launcher/internal/atomicfile"
+	"github.com/heidi-tray/heidi-tray/launcher/internal/loopback"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 )
 
@@ -103,7 +106,7 @@ var all = []setting{
 		}, func(s *Settings) string { return strconv.Itoa(s.Port) }},
 	{"widget_script", "override of Heidi's widget script URL", "",
 		func(s *Settings, v string) error {
-			if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://127.0.0.1") && !strings.HasPrefix(v, "http://localhost") && !strings.HasPrefix(v, "/") {
+			if v != "" && !validWidgetScript(v) {
 				return errors.New("must be an https URL, a loopback http URL, or a path on the page server")
 			}
 			s.WidgetScript = v
@@ -455,9 +458,18 @@ func SetInFile(file, key, value string) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return err
 	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		return err
+	return atomicfile.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+}
+
+// validWidgetScript: an https URL, an http URL to this machine, or a path on
+// the page server (not "//host/…", which a browser reads as another host).
+func validWidgetScript(v string) bool {
+	if strings.HasPrefix(v, "/") {
+		return !strings.HasPrefix(v, "//") && !strings.HasPrefix(v, "/\\")
 	}
-	return os.Rename(tmp, file)
+	u, err := url.Parse(v)
+	if err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil {
+		return true
+	}
+	return loopback.HTTPURL(v)
 }

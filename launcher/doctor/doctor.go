@@ -48,9 +48,6 @@ type Env struct {
 	Now        func() time.Time
 }
 
-// TestEmail is the identity Heidi documents for test JWT requests.
-const TestEmail = "test@heidihealth.com"
-
 // Run performs every check, in the order a person would fix them.
 func Run(ctx context.Context, e Env) []Check {
 	var out []Check
@@ -92,10 +89,10 @@ func Run(ctx context.Context, e Env) []Check {
 			add(Check{"jwt request", Skip, "no API key to test", ""})
 		default:
 			c := &heidiapi.Client{HTTP: e.HTTP, Base: func(string) (string, error) { return base, nil }, Attempts: 1}
-			_, err := c.FetchJWT(ctx, s.Region, key, TestEmail, "heidi-tray-doctor")
+			_, err := c.FetchJWT(ctx, s.Region, key, heidiapi.TestEmail, "heidi-tray-doctor")
 			switch {
 			case err == nil:
-				add(Check{"jwt request", OK, fmt.Sprintf("Heidi issued a token for %s in region %s", TestEmail, s.Region), ""})
+				add(Check{"jwt request", OK, fmt.Sprintf("Heidi issued a token for %s in region %s", heidiapi.TestEmail, s.Region), ""})
 			case heidiapi.IsKind(err, heidiapi.KeyRejected):
 				add(Check{"jwt request", Fail, err.Error(), fmt.Sprintf("check the key is region %s's and set it again: heidi-tray key set --region %s", s.Region, s.Region)})
 			default:
@@ -103,7 +100,7 @@ func Run(ctx context.Context, e Env) []Check {
 			}
 		}
 	} else {
-		add(Check{"jwt request", Skip, "not tested; add --online to request a token for " + TestEmail, ""})
+		add(Check{"jwt request", Skip, "not tested; add --online to request a token for " + heidiapi.TestEmail, ""})
 	}
 
 	// This user's tray.

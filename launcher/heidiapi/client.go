@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +17,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/heidi-tray/heidi-tray/launcher/internal/loopback"
+	"github.com/heidi-tray/heidi-tray/launcher/netproxy"
 )
 
 // Environments: production uses the regional hosts; staging is Heidi's shared
@@ -44,6 +46,9 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// TestEmail is the identity Heidi documents for test JWT requests.
+const TestEmail = "test@heidihealth.com"
 
 // JWTPath is appended to the base URL.
 const JWTPath = "/jwt"
@@ -73,8 +78,7 @@ func ValidateBase(s string) error {
 	case "https":
 		return nil
 	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+		if loopback.Host(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("api_base %q uses plain http to a non-loopback host; use https", s)
@@ -184,6 +188,16 @@ const (
 	maxBody  = 64 << 10
 	maxToken = 16 << 10
 )
+
+// NewHTTPClient is the client for Heidi: the proxy from the environment or
+// the system, and the system's trust roots (no pinning, so TLS-inspecting
+// proxies work).
+func NewHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = netproxy.Func()
+	tr.ResponseHeaderTimeout = 10 * time.Second
+	return &http.Client{Transport: tr, Timeout: 15 * time.Second}
+}
 
 // APIKey is the clinic key as the client needs it; the keystore's type
 // satisfies it without this package importing the keystore.

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/heidi-tray/heidi-tray/launcher/internal/atomicfile"
 )
 
 // Report lists what a run changed (or found already in place).
@@ -25,11 +27,7 @@ func writeFile(r *Report, path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteFile(path, data, mode); err != nil {
 		return err
 	}
 	r.add("wrote: %s", path)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 // Client talks to a running tray over its endpoint.
@@ -69,7 +70,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("reading the tray's answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var eb ErrorBody
+		var eb wire.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
 			return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
 		}
@@ -82,20 +83,20 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 }
 
 // Open asks the tray to open Heidi.
-func (c *Client) Open(ctx context.Context, o request.Open) (OpenResult, error) {
-	var res OpenResult
+func (c *Client) Open(ctx context.Context, o request.Open) (wire.OpenResult, error) {
+	var res wire.OpenResult
 	return res, c.do(ctx, http.MethodPost, "/v1/open", o, &res)
 }
 
 // OpenWaitNote opens Heidi and waits for the clinician's pushed note.
-func (c *Client) OpenWaitNote(ctx context.Context, o request.Open) (Note, error) {
-	var n Note
+func (c *Client) OpenWaitNote(ctx context.Context, o request.Open) (wire.Note, error) {
+	var n wire.Note
 	return n, c.do(ctx, http.MethodPost, "/v1/open?wait=note", o, &n)
 }
 
 // OpenURL hands a heidi-tray:// URL to the tray, which decides whether to trust it.
-func (c *Client) OpenURL(ctx context.Context, raw string) (OpenResult, error) {
-	var res OpenResult
+func (c *Client) OpenURL(ctx context.Context, raw string) (wire.OpenResult, error) {
+	var res wire.OpenResult
 	return res, c.do(ctx, http.MethodPost, "/v1/url", map[string]string{"url": raw}, &res)
 }
 
@@ -105,8 +106,8 @@ func (c *Client) Logout(ctx context.Context) error {
 }
 
 // Status reads the tray's status.
-func (c *Client) Status(ctx context.Context) (Status, error) {
-	var s Status
+func (c *Client) Status(ctx context.Context) (wire.Status, error) {
+	var s wire.Status
 	return s, c.do(ctx, http.MethodGet, "/v1/status", nil, &s)
 }
 
@@ -126,7 +127,7 @@ func (c *Client) Quit(ctx context.Context) error {
 }
 
 // Events streams events to fn until ctx ends or fn returns false.
-func (c *Client) Events(ctx context.Context, fn func(Event) bool) error {
+func (c *Client) Events(ctx context.Context, fn func(wire.Event) bool) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://heidi-tray/v1/events", nil)
 	if err != nil {
 		return err
@@ -139,7 +140,7 @@ func (c *Client) Events(ctx context.Context, fn func(Event) bool) error {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	for sc.Scan() {
-		var ev Event
+		var ev wire.Event
 		if json.Unmarshal(sc.Bytes(), &ev) != nil {
 			continue
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -37,27 +38,29 @@ type fakeService struct {
 	opens []request.Open
 }
 
-func (f *fakeService) Open(_ context.Context, o request.Open, trusted bool) (OpenResult, error) {
+func (f *fakeService) Open(_ context.Context, o request.Open, trusted bool) (wire.OpenResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.opens = append(f.opens, o)
-	return OpenResult{Status: "opened", LaunchID: "L1"}, nil
+	return wire.OpenResult{Status: "opened", LaunchID: "L1"}, nil
 }
-func (f *fakeService) OpenURL(context.Context, string) (OpenResult, error) {
-	return OpenResult{Status: "confirm"}, nil
+func (f *fakeService) OpenURL(context.Context, string) (wire.OpenResult, error) {
+	return wire.OpenResult{Status: "confirm"}, nil
 }
-func (f *fakeService) Logout(context.Context) error  { return nil }
-func (f *fakeService) Status(context.Context) Status { return Status{Region: "AU", State: "ready"} }
-func (f *fakeService) OpenSettings() error           { return nil }
-func (f *fakeService) KeysChanged()                  {}
-func (f *fakeService) DefaultRegion() string         { return "AU" }
-func (f *fakeService) Quit()                         {}
-func (f *fakeService) WaitNote(ctx context.Context, id string) (*Note, error) {
-	return &Note{ID: "n1", LaunchID: id, Text: "hello"}, nil
+func (f *fakeService) Logout(context.Context) error { return nil }
+func (f *fakeService) Status(context.Context) wire.Status {
+	return wire.Status{Region: "AU", State: "ready"}
 }
-func (f *fakeService) Subscribe(ctx context.Context) <-chan Event {
-	ch := make(chan Event, 1)
-	ch <- Event{Type: "state", State: "ready"}
+func (f *fakeService) OpenSettings() error   { return nil }
+func (f *fakeService) KeysChanged()          {}
+func (f *fakeService) DefaultRegion() string { return "AU" }
+func (f *fakeService) Quit()                 {}
+func (f *fakeService) WaitNote(ctx context.Context, id string) (*wire.Note, error) {
+	return &wire.Note{ID: "n1", LaunchID: id, Text: "hello"}, nil
+}
+func (f *fakeService) Subscribe(ctx context.Context) <-chan wire.Event {
+	ch := make(chan wire.Event, 1)
+	ch <- wire.Event{Type: "state", State: "ready"}
 	go func() { <-ctx.Done(); close(ch) }()
 	return ch
 }
@@ -189,7 +192,7 @@ func TestClientRoundTrip(t *testing.T) {
 	got := 0
 	ectx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c.Events(ectx, func(ev Event) bool { got++; return false })
+	c.Events(ectx, func(ev wire.Event) bool { got++; return false })
 	if got != 1 {
 		t.Fatal("no event streamed")
 	}

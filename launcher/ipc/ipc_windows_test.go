@@ -12,22 +12,23 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 type stub struct{}
 
-func (stub) Open(_ context.Context, o request.Open, _ bool) (OpenResult, error) {
-	return OpenResult{Status: "opened", LaunchID: o.Email}, nil
+func (stub) Open(_ context.Context, o request.Open, _ bool) (wire.OpenResult, error) {
+	return wire.OpenResult{Status: "opened", LaunchID: o.Email}, nil
 }
-func (stub) OpenURL(context.Context, string) (OpenResult, error) { return OpenResult{}, nil }
-func (stub) Logout(context.Context) error                        { return nil }
-func (stub) Status(context.Context) Status                       { return Status{State: "ready"} }
-func (stub) DefaultRegion() string                               { return "AU" }
-func (stub) WaitNote(context.Context, string) (*Note, error)     { return nil, nil }
-func (stub) Subscribe(ctx context.Context) <-chan Event          { return make(chan Event) }
-func (stub) OpenSettings() error                                 { return nil }
-func (stub) KeysChanged()                                        {}
-func (stub) Quit()                                               {}
+func (stub) OpenURL(context.Context, string) (wire.OpenResult, error) { return wire.OpenResult{}, nil }
+func (stub) Logout(context.Context) error                             { return nil }
+func (stub) Status(context.Context) wire.Status                       { return wire.Status{State: "ready"} }
+func (stub) DefaultRegion() string                                    { return "AU" }
+func (stub) WaitNote(context.Context, string) (*wire.Note, error)     { return nil, nil }
+func (stub) Subscribe(ctx context.Context) <-chan wire.Event          { return make(chan wire.Event) }
+func (stub) OpenSettings() error                                      { return nil }
+func (stub) KeysChanged()                                             {}
+func (stub) Quit()                                                    {}
 
 func testEndpoint(t *testing.T) Endpoint {
 	return Endpoint{Path: fmt.Sprintf(`\\.\pipe\heidi-tray-test-%d-%s`, os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))}

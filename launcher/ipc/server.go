@@ -1,7 +1,6 @@
 package ipc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,25 +12,26 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
+	"github.com/heidi-tray/heidi-tray/launcher/internal/strictjson"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 // Service is what the tray does for the local API.
 type Service interface {
-	Open(ctx context.Context, o request.Open, trusted bool) (OpenResult, error)
+	Open(ctx context.Context, o request.Open, trusted bool) (wire.OpenResult, error)
 	// OpenURL handles a heidi-tray:// URL, which anyone may have sent.
-	OpenURL(ctx context.Context, raw string) (OpenResult, error)
+	OpenURL(ctx context.Context, raw string) (wire.OpenResult, error)
 	Logout(ctx context.Context) error
-	Status(ctx context.Context) Status
+	Status(ctx context.Context) wire.Status
 	// DefaultRegion is the region for requests that name none.
 	DefaultRegion() string
 	// WaitNote blocks until a note is pushed for the launch, or ctx ends.
-	WaitNote(ctx context.Context, launchID string) (*Note, error)
+	WaitNote(ctx context.Context, launchID string) (*wire.Note, error)
 	// Subscribe streams events until ctx ends.
-	Subscribe(ctx context.Context) <-chan Event
+	Subscribe(ctx context.Context) <-chan wire.Event
 	// OpenSettings opens the settings page in the browser.
 	OpenSettings() error
 	// KeysChanged tells the tray the keychain changed under it.
@@ -39,11 +39,45 @@ type Service interface {
 	Quit()
 }
 
-// CodedError lets a Service say which HTTP status and code an error maps to.
-type CodedError interface {
+// coded is an error that names its wire code (the core's launcher.Error).
+type coded interface {
 	error
-	HTTPStatus() int
 	Code() string
+}
+
+// httpStatus maps an error code to the HTTP status the local API answers
+// with; the code, not the status, is the contract (docs/ipc.md).
+var httpStatus = map[string]int{
+	wire.CodeInvalidRequest:      http.StatusBadRequest,
+	wire.CodeBadJSON:             http.StatusBadRequest,
+	wire.CodeBadContentType:      http.StatusUnsupportedMediaType,
+	wire.CodeTooLarge:            http.StatusRequestEntityTooLarge,
+	wire.CodeNotFound:            http.StatusNotFound,
+	wire.CodeMethodNotAllowed:    http.StatusMethodNotAllowed,
+	wire.CodeBrowserRefused:      http.StatusForbidden,
+	wire.CodeForbiddenPeer:       http.StatusForbidden,
+	wire.CodeUntrusted:           http.StatusForbidden,
+	wire.CodeDomainNotAllowed:    http.StatusForbidden,
+	wire.CodeURLRefused:          http.StatusForbidden,
+	wire.CodeDisabled:            http.StatusForbidden,
+	wire.CodeKeyMissing:          http.StatusServiceUnavailable,
+	wire.CodeKeychainUnavailable: http.StatusServiceUnavailable,
+	wire.CodeKeyRejected:         http.StatusBadGateway,
+	wire.CodeHeidiRefused:        http.StatusBadGateway,
+	wire.CodeRateLimited:         http.StatusTooManyRequests,
+	wire.CodeHeidiUnavailable:    http.StatusBadGateway,
+	wire.CodeHeidiBadResponse:    http.StatusBadGateway,
+	wire.CodeTimeout:             http.StatusGatewayTimeout,
+	wire.CodeBrowserFailed:       http.StatusInternalServerError,
+	wire.CodeShuttingDown:        http.StatusServiceUnavailable,
+	wire.CodeInternal:            http.StatusInternalServerError,
+}
+
+func statusFor(code string) int {
+	if st, ok := httpStatus[code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
 }
 
 // MaxBody bounds a request body.
@@ -135,84 +169,17 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", MaxBody))
 		return false
 	}
-	if err := DecodeStrict(body, v); err != nil {
+	if err := strictjson.Decode(body, v); err != nil {
 		writeErr(w, http.StatusBadRequest, "bad_json", err.Error())
 		return false
 	}
 	return true
 }
 
-// DecodeStrict decodes exactly one JSON value into v, refusing unknown fields.
-func DecodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return fmt.Errorf("the body is not valid JSON (at byte %d)", se.Offset)
-		case errors.As(err, &te):
-			return fmt.Errorf("field %q must be a %s", strings.TrimPrefix(te.Field, "Clinician."), te.Type.Kind())
-		case errors.Is(err, io.EOF):
-			return errors.New("the body is empty; send a JSON object")
-		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return fmt.Errorf("unknown field %s; see docs/ipc.md for the accepted fields", strings.TrimPrefix(err.Error(), "json: unknown field "))
-		}
-		return fmt.Errorf("the body is not valid JSON: %v", err)
-	}
-	if dec.More() {
-		return errors.New("the body has data after the JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("the body has data after the JSON object")
-	}
-	return duplicateKeys(json.NewDecoder(bytes.NewReader(body)), 0)
-}
-
-// duplicateKeys refuses an object that names a key twice: parsers disagree
-// on which one wins, which is how fields get smuggled past a check.
-func duplicateKeys(dec *json.Decoder, depth int) error {
-	if depth > 32 {
-		return errors.New("the body is nested too deeply")
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil // already reported by the decoder
-	}
-	switch tok {
-	case json.Delim('{'):
-		seen := map[string]bool{}
-		for dec.More() {
-			k, err := dec.Token()
-			if err != nil {
-				return nil
-			}
-			key, _ := k.(string)
-			if seen[key] {
-				return fmt.Errorf("field %q appears twice", key)
-			}
-			seen[key] = true
-			if err := duplicateKeys(dec, depth+1); err != nil {
-				return err
-			}
-		}
-		dec.Token()
-	case json.Delim('['):
-		for dec.More() {
-			if err := duplicateKeys(dec, depth+1); err != nil {
-				return err
-			}
-		}
-		dec.Token()
-	}
-	return nil
-}
-
 // DecodeOpen decodes and validates an open request body.
 func DecodeOpen(body []byte, defaultRegion string) (request.Open, error) {
 	var o request.Open
-	if err := DecodeStrict(body, &o); err != nil {
+	if err := strictjson.Decode(body, &o); err != nil {
 		return o, err
 	}
 	if err := o.Normalize(defaultRegion); err != nil {
@@ -315,11 +282,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, err error) {
-	var ce CodedError
+	var ce coded
 	var re *request.Error
 	switch {
 	case errors.As(err, &ce):
-		writeErr(w, ce.HTTPStatus(), ce.Code(), ce.Error())
+		writeErr(w, statusFor(ce.Code()), ce.Code(), ce.Error())
 	case errors.As(err, &re):
 		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -337,7 +304,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, status int, code, msg string) {
-	var b ErrorBody
+	var b wire.ErrorBody
 	b.Error.Code, b.Error.Message = code, msg
 	writeJSON(w, status, b)
 }

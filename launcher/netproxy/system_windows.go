@@ -1,12 +1,12 @@
 package netproxy
 
 import (
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"unsafe"
 
+	"github.com/heidi-tray/heidi-tray/launcher/internal/loopback"
 	"golang.org/x/sys/windows"
 )
 
@@ -135,7 +135,7 @@ func pick(list, scheme string) *url.URL {
 // bypassed applies the bypass list: "<local>" is hosts without a dot;
 // patterns may use * wildcards.
 func bypassed(host, list string) bool {
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() || host == "localhost" {
+	if loopback.Host(host) {
 		return true
 	}
 	for _, p := range strings.FieldsFunc(list, func(r rune) bool { return r == ';' || r == ' ' || r == ',' }) {

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/heidi-tray/heidi-tray/launcher/internal/atomicfile"
 )
 
 // Outbox is a directory of notes.
@@ -43,28 +45,8 @@ func (o *Outbox) Save(id string, v any) (string, error) {
 		return "", fmt.Errorf("encoding the note: %w", err)
 	}
 	final := filepath.Join(o.Dir, id+".json")
-	tmp, err := os.CreateTemp(o.Dir, ".incoming-*")
-	if err != nil {
-		return "", fmt.Errorf("writing to the outbox: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("writing to the outbox: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("flushing the note to disk: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("writing to the outbox: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return "", fmt.Errorf("placing the note in the outbox: %w", err)
-	}
-	if d, err := os.Open(o.Dir); err == nil { // make the rename itself durable
-		d.Sync()
-		d.Close()
+	if err := atomicfile.WriteFile(final, append(data, '\n'), 0o600); err != nil {
+		return "", fmt.Errorf("saving the note to the outbox: %w", err)
 	}
 	return final, nil
 }
@@ -77,7 +59,7 @@ func (o *Outbox) List() ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") && !atomicfile.IsTemp(e.Name()) {
 			out = append(out, filepath.Join(o.Dir, e.Name()))
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/heidi-tray/heidi-tray/launcher/internal/atomicfile"
 )
 
 // MaxEntries bounds the file; the oldest entries go first.
@@ -89,9 +91,8 @@ func (s *Store) Put(region, email, userID, patientID, encounterID, sessionID str
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
 		return err
 	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(s.path, data, 0o600); err != nil {
 		return fmt.Errorf("saving sessions: %w", err)
 	}
-	return os.Rename(tmp, s.path)
+	return nil
 }

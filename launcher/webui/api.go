@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
+	"github.com/heidi-tray/heidi-tray/launcher/internal/strictjson"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 )
 
@@ -30,10 +31,8 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 		apiErr(w, http.StatusRequestEntityTooLarge, "too_large", "the request is too large")
 		return false
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		apiErr(w, http.StatusBadRequest, "bad_json", "the request is not the expected JSON")
+	if err := strictjson.Decode(body, v); err != nil {
+		apiErr(w, http.StatusBadRequest, "bad_json", err.Error())
 		return false
 	}
 	return true

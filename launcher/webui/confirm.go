@@ -1,24 +1,20 @@
 package webui
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/heidi-tray/heidi-tray/launcher"
 )
 
 // ConfirmTTL is how long a confirmation page can be answered.
 const ConfirmTTL = 2 * time.Minute
 
-// Confirmer runs a launch the person at the screen confirmed.
-type Confirmer interface {
-	ConfirmLaunch(ctx context.Context, l Launch) (Outcome, error)
-}
-
 // AskConfirmation parks a URL launch for an unbound clinician and returns
 // the confirmation page's URL. Nothing is fetched until the person clicks.
-func (s *Server) AskConfirmation(l Launch) string {
+func (s *Server) AskConfirmation(l launcher.Launch) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opt.Now()
@@ -90,12 +86,7 @@ func (s *Server) apiConfirm(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"message": "Cancelled. Heidi was not opened."})
 		return
 	}
-	c, ok := s.backend.(Confirmer)
-	if !ok {
-		apiErr(w, http.StatusInternalServerError, "unsupported", "confirmation is not available")
-		return
-	}
-	out, err := c.ConfirmLaunch(r.Context(), pc.launch)
+	out, err := s.backend.ConfirmLaunch(r.Context(), pc.launch)
 	if err != nil {
 		apiErr(w, http.StatusBadGateway, "launch_failed", err.Error())
 		return

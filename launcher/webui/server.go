@@ -22,7 +22,9 @@ import (
 	"time"
 
 	"github.com/heidi-tray/heidi-tray/assets"
+	"github.com/heidi-tray/heidi-tray/launcher"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
+	"github.com/heidi-tray/heidi-tray/launcher/internal/atomicfile"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 )
 
@@ -46,26 +48,24 @@ const (
 // maxPages bounds remembered page sessions.
 const maxPages = 32
 
-// Backend is what the page server needs from the tray.
+// Backend is what the page server needs from the core: the widget page's
+// calls, the confirmation page's and the settings page's. Keys and secrets
+// go straight into the keychain and never come back out, only masked.
 type Backend interface {
 	Token(ctx context.Context, c request.Clinician) (heidiapi.Token, error)
 	RefreshToken(ctx context.Context, c request.Clinician, stale heidiapi.JWT) (heidiapi.Token, error)
-	PushNote(ctx context.Context, l Launch, heidiSessionID, kind string, payload []byte) (message string, err error)
-	SessionStarted(l Launch, heidiSessionID string)
+	PushNote(ctx context.Context, l launcher.Launch, heidiSessionID, kind string, payload []byte) (message string, err error)
+	SessionStarted(l launcher.Launch, heidiSessionID string)
 	RecordingChanged(recording bool)
-}
+	ConfirmLaunch(ctx context.Context, l launcher.Launch) (launcher.Outcome, error)
 
-// Launch is one request from the EMR, as the page server sees it.
-type Launch struct {
-	ID             string
-	Req            request.Open
-	HeidiSessionID string // a stored session for this encounter, if any
-}
-
-// Outcome tells the launcher what happened to a launch.
-type Outcome struct {
-	Status string // opened | switched | switch_pending | replaced
-	URL    string // for opened: the one-time URL to open in the browser
+	SettingsState(ctx context.Context) (launcher.SettingsState, error)
+	SetKey(ctx context.Context, region, key string) error
+	DeleteKey(ctx context.Context, region string) error
+	SetSecret(ctx context.Context, secret string) error
+	DeleteSecret(ctx context.Context) error
+	SavePrefs(ctx context.Context, region, environment string) error
+	TestConnection(ctx context.Context, region string) (string, error)
 }
 
 // Options configure the server.
@@ -94,13 +94,13 @@ type Server struct {
 }
 
 type pendingCode struct {
-	launch  Launch
+	launch  launcher.Launch
 	expires time.Time
 }
 
 type page struct {
 	id         string
-	launch     Launch
+	launch     launcher.Launch
 	heidiSID   string
 	lastToken  heidiapi.JWT
 	recording  bool
@@ -190,12 +190,12 @@ func randomID() string {
 
 // Present delivers a launch: to the page already open (a patient switch, or
 // a clean replacement for another clinician), or through a new one-time URL.
-func (s *Server) Present(l Launch) Outcome {
+func (s *Server) Present(l launcher.Launch) launcher.Outcome {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.livePageLocked()
 	if p == nil {
-		return Outcome{Status: "opened", URL: s.newCodeLocked(l)}
+		return launcher.Outcome{Status: "opened", URL: s.newCodeLocked(l)}
 	}
 	var ev event
 	status := ""
@@ -210,7 +210,7 @@ func (s *Server) Present(l Launch) Outcome {
 	if p.recording {
 		p.held = &ev
 		p.sendLocked(event{Type: "pending", LaunchID: l.ID, Patient: l.Req.Patient, Clinician: ev.Clinician})
-		return Outcome{Status: "switch_pending"}
+		return launcher.Outcome{Status: "switch_pending"}
 	}
 	if ev.Type == "patient" {
 		p.launch = l
@@ -219,7 +219,7 @@ func (s *Server) Present(l Launch) Outcome {
 		}
 	}
 	p.sendLocked(ev)
-	return Outcome{Status: status}
+	return launcher.Outcome{Status: status}
 }
 
 // livePageLocked is the most recently connected page with an open event stream.
@@ -233,7 +233,7 @@ func (s *Server) livePageLocked() *page {
 	return best
 }
 
-func (s *Server) newCodeLocked(l Launch) string {
+func (s *Server) newCodeLocked(l launcher.Launch) string {
 	now := s.opt.Now()
 	for c, pc := range s.codes { // sweep: no timers needed
 		if now.After(pc.expires) {
@@ -392,7 +392,7 @@ func ListenLoopback(configured int, stateFile string, log *slog.Logger) (net.Lis
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	if err := os.MkdirAll(filepath.Dir(stateFile), 0o700); err == nil {
-		if err := os.WriteFile(stateFile, []byte(strconv.Itoa(port)+"\n"), 0o600); err != nil {
+		if err := atomicfile.WriteFile(stateFile, []byte(strconv.Itoa(port)+"\n"), 0o600); err != nil {
 			log.Warn("could not remember the page port", "err", err)
 		}
 	}

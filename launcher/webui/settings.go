@@ -1,47 +1,17 @@
 package webui
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/heidi-tray/heidi-tray/assets"
+	"github.com/heidi-tray/heidi-tray/launcher"
 )
-
-// SettingsBackend does what the settings page asks. Keys and secrets go
-// straight into the keychain and never come back out, only masked.
-type SettingsBackend interface {
-	SettingsState(ctx context.Context) (SettingsState, error)
-	SetKey(ctx context.Context, region, key string) error
-	DeleteKey(ctx context.Context, region string) error
-	SetSecret(ctx context.Context, secret string) error
-	DeleteSecret(ctx context.Context) error
-	SavePrefs(ctx context.Context, region, environment string) error
-	TestConnection(ctx context.Context, region string) (string, error)
-}
-
-// SettingsState is what the settings page shows.
-type SettingsState struct {
-	Keys        []KeyState `json:"keys"`
-	Region      string     `json:"region"`
-	Environment string     `json:"environment"`
-	SecretSet   bool       `json:"secret_set"`
-	ConfigFile  string     `json:"config_file"`
-	Locked      []string   `json:"locked"` // settings fixed by policy or environment
-	Sandbox     bool       `json:"sandbox"`
-	Restart     bool       `json:"restart_needed"`
-}
-
-// KeyState is one region's key, masked.
-type KeyState struct {
-	Region string `json:"region"`
-	Masked string `json:"masked"`
-}
 
 // SettingsURL returns a one-time URL that opens the settings page.
 func (s *Server) SettingsURL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.newCodeLocked(Launch{ID: settingsLaunch})
+	return s.newCodeLocked(launcher.Launch{ID: settingsLaunch})
 }
 
 const settingsLaunch = "settings"
@@ -57,22 +27,17 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // settingsCall guards every settings API: only a page opened as settings.
-func (s *Server) settingsCall(fn func(w http.ResponseWriter, r *http.Request, b SettingsBackend)) http.HandlerFunc {
+func (s *Server) settingsCall(fn func(w http.ResponseWriter, r *http.Request, b Backend)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.pageByCookie(r, settingsCookie, true) == nil {
 			apiErr(w, http.StatusUnauthorized, "signed_out", "open Set up… from the tray menu again")
 			return
 		}
-		b, ok := s.backend.(SettingsBackend)
-		if !ok {
-			apiErr(w, http.StatusNotImplemented, "unsupported", "settings are not available")
-			return
-		}
-		fn(w, r, b)
+		fn(w, r, s.backend)
 	}
 }
 
-func (s *Server) reply(w http.ResponseWriter, r *http.Request, b SettingsBackend, err error) {
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, b Backend, err error) {
 	if err != nil {
 		apiErr(w, http.StatusBadRequest, "not_saved", err.Error())
 		return
@@ -87,13 +52,13 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, b SettingsBackend
 
 func (s *Server) registerSettings(mux *http.ServeMux) {
 	mux.HandleFunc("GET /settings", s.settingsPage)
-	mux.HandleFunc("POST /api/settings/state", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b SettingsBackend) {
+	mux.HandleFunc("POST /api/settings/state", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b Backend) {
 		var in struct{}
 		if decode(w, r, 64, &in) {
 			s.reply(w, r, b, nil)
 		}
 	}))
-	mux.HandleFunc("POST /api/settings/key", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b SettingsBackend) {
+	mux.HandleFunc("POST /api/settings/key", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b Backend) {
 		var in struct {
 			Region string `json:"region"`
 			Key    string `json:"key"`
@@ -102,7 +67,7 @@ func (s *Server) registerSettings(mux *http.ServeMux) {
 			s.reply(w, r, b, b.SetKey(r.Context(), in.Region, in.Key))
 		}
 	}))
-	mux.HandleFunc("POST /api/settings/key-delete", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b SettingsBackend) {
+	mux.HandleFunc("POST /api/settings/key-delete", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b Backend) {
 		var in struct {
 			Region string `json:"region"`
 		}
@@ -110,7 +75,7 @@ func (s *Server) registerSettings(mux *http.ServeMux) {
 			s.reply(w, r, b, b.DeleteKey(r.Context(), in.Region))
 		}
 	}))
-	mux.HandleFunc("POST /api/settings/secret", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b SettingsBackend) {
+	mux.HandleFunc("POST /api/settings/secret", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b Backend) {
 		var in struct {
 			Secret string `json:"secret"`
 		}
@@ -118,13 +83,13 @@ func (s *Server) registerSettings(mux *http.ServeMux) {
 			s.reply(w, r, b, b.SetSecret(r.Context(), in.Secret))
 		}
 	}))
-	mux.HandleFunc("POST /api/settings/secret-delete", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b SettingsBackend) {
+	mux.HandleFunc("POST /api/settings/secret-delete", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b Backend) {
 		var in struct{}
 		if decode(w, r, 64, &in) {
 			s.reply(w, r, b, b.DeleteSecret(r.Context()))
 		}
 	}))
-	mux.HandleFunc("POST /api/settings/prefs", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b SettingsBackend) {
+	mux.HandleFunc("POST /api/settings/prefs", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b Backend) {
 		var in struct {
 			Region      string `json:"region"`
 			Environment string `json:"environment"`
@@ -133,7 +98,7 @@ func (s *Server) registerSettings(mux *http.ServeMux) {
 			s.reply(w, r, b, b.SavePrefs(r.Context(), in.Region, in.Environment))
 		}
 	}))
-	mux.HandleFunc("POST /api/settings/test", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b SettingsBackend) {
+	mux.HandleFunc("POST /api/settings/test", s.settingsCall(func(w http.ResponseWriter, r *http.Request, b Backend) {
 		var in struct {
 			Region string `json:"region"`
 		}

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -12,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heidi-tray/heidi-tray/launcher"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 )
 
 // recorder is a Backend that hands out numbered tokens and records pushes.
 type recorder struct {
+	unsupported
 	mu     sync.Mutex
 	tokens int
 	pushes int
@@ -32,14 +35,32 @@ func (r *recorder) Token(context.Context, request.Clinician) (heidiapi.Token, er
 func (r *recorder) RefreshToken(ctx context.Context, c request.Clinician, _ heidiapi.JWT) (heidiapi.Token, error) {
 	return r.Token(ctx, c)
 }
-func (r *recorder) PushNote(context.Context, Launch, string, string, []byte) (string, error) {
+func (r *recorder) PushNote(context.Context, launcher.Launch, string, string, []byte) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pushes++
 	return "saved", nil
 }
-func (r *recorder) SessionStarted(Launch, string) {}
-func (r *recorder) RecordingChanged(bool)         {}
+func (r *recorder) SessionStarted(launcher.Launch, string) {}
+func (r *recorder) RecordingChanged(bool)                  {}
+
+// unsupported answers the confirmation and settings calls these tests do not make.
+type unsupported struct{}
+
+var errUnsupported = errors.New("not in this test")
+
+func (unsupported) ConfirmLaunch(context.Context, launcher.Launch) (launcher.Outcome, error) {
+	return launcher.Outcome{}, errUnsupported
+}
+func (unsupported) SettingsState(context.Context) (launcher.SettingsState, error) {
+	return launcher.SettingsState{}, errUnsupported
+}
+func (unsupported) SetKey(context.Context, string, string) error           { return errUnsupported }
+func (unsupported) DeleteKey(context.Context, string) error                { return errUnsupported }
+func (unsupported) SetSecret(context.Context, string) error                { return errUnsupported }
+func (unsupported) DeleteSecret(context.Context) error                     { return errUnsupported }
+func (unsupported) SavePrefs(context.Context, string, string) error        { return errUnsupported }
+func (unsupported) TestConnection(context.Context, string) (string, error) { return "", errUnsupported }
 
 type env struct {
 	srv   *Server
@@ -73,7 +94,7 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) launch() string {
-	return e.srv.Present(Launch{ID: "L1", Req: request.Open{Clinician: request.Clinician{Email: "dr.a@clinic.example", UserID: "42", Region: "AU"}}}).URL
+	return e.srv.Present(launcher.Launch{ID: "L1", Req: request.Open{Clinician: request.Clinician{Email: "dr.a@clinic.example", UserID: "42", Region: "AU"}}}).URL
 }
 
 func (e *env) do(t *testing.T, c *http.Client, method, path string, body string, hdr map[string]string) (*http.Response, string) {

@@ -1,0 +1,282 @@
+// Package app is heidi-tray's composition root: it provisions every part of
+// the long-running tray in one place (keys, the Heidi client, the core, the
+// page server, the local API), runs them, and shuts them down in one order.
+// 'run', 'sandbox', the fault tests and the benchmark binary all start the
+// tray through it, so there is one wiring to get right.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/heidi-tray/heidi-tray/keystore"
+	"github.com/heidi-tray/heidi-tray/launcher"
+	"github.com/heidi-tray/heidi-tray/launcher/browser"
+	"github.com/heidi-tray/heidi-tray/launcher/clipboard"
+	"github.com/heidi-tray/heidi-tray/launcher/config"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
+	"github.com/heidi-tray/heidi-tray/launcher/ipc"
+	"github.com/heidi-tray/heidi-tray/launcher/notify"
+	"github.com/heidi-tray/heidi-tray/launcher/outbox"
+	"github.com/heidi-tray/heidi-tray/launcher/paths"
+	"github.com/heidi-tray/heidi-tray/launcher/sessions"
+	"github.com/heidi-tray/heidi-tray/launcher/webui"
+)
+
+// SandboxKey is the API key the sandbox's fake Heidi accepts.
+const SandboxKey = "sandbox-not-a-real-key"
+
+// Options say what differs between the real tray, the sandbox and a test.
+// A nil part is provisioned the way the real tray does it.
+type Options struct {
+	Version string
+	Config  *config.Config // the loaded settings with their sources
+	Sandbox bool           // a fake Heidi, in-memory keys, the SDK stand-in
+	Log     *slog.Logger
+
+	// StateDir holds the outbox, sessions, binding and port files.
+	StateDir string
+	// IPC is the local API's listener (the single-instance endpoint).
+	IPC      net.Listener
+	Endpoint string // its path, for status
+
+	Keys      launcher.Keys
+	Opener    launcher.Opener
+	Clipboard func(string) error
+	Notify    func(title, body string)
+	// HeidiHTTP and HeidiBase override the client to Heidi (tests).
+	HeidiHTTP *http.Client
+	HeidiBase func(region string) (string, error)
+	// HeidiBackoff is the client's retry back-off (tests shorten it).
+	HeidiBackoff time.Duration
+	// Quit is called when someone asks the tray to stop (menu, IPC).
+	Quit func()
+}
+
+// App is a provisioned tray: call Start, then Close.
+type App struct {
+	Launcher *launcher.Launcher
+	Pages    *webui.Server
+	API      *ipc.Server
+	Settings config.Settings
+
+	opt      Options
+	log      *slog.Logger
+	pageLn   net.Listener
+	cleanups []func() // in reverse order of provisioning
+	wg       sync.WaitGroup
+	failed   chan struct{}
+	failOnce sync.Once
+	closed   sync.Once
+}
+
+// New provisions every part; nothing serves until Start. On error, what was
+// provisioned is cleaned up.
+func New(opt Options) (a *App, err error) {
+	if opt.Config == nil {
+		return nil, errors.New("app: no configuration")
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	a = &App{opt: opt, log: opt.Log, Settings: opt.Config.Settings, failed: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			a.cleanup()
+		}
+	}()
+	settings := &a.Settings
+
+	base := opt.HeidiBase
+	if base == nil {
+		base = func(region string) (string, error) {
+			return heidiapi.BaseURL(settings.Environment, region, settings.APIBase)
+		}
+	}
+	widget := WidgetScript(*settings, opt.Sandbox)
+	keys := opt.Keys
+	if opt.Sandbox {
+		if opt.HeidiBase == nil {
+			fakeURL, stop, err := startFakeHeidi(opt.Log)
+			if err != nil {
+				return nil, err
+			}
+			a.cleanups = append(a.cleanups, stop)
+			base = func(string) (string, error) { return fakeURL, nil }
+		}
+		if keys == nil {
+			mem := keystore.Memory()
+			for _, r := range heidiapi.Regions {
+				mem.SetAPIKey(context.Background(), r, keystore.NewAPIKey(SandboxKey))
+			}
+			keys = mem
+		}
+		settings.ProductName = "heidi-tray SANDBOX"
+	}
+	if keys == nil {
+		keys = keystore.OS()
+	}
+
+	stateDir := opt.StateDir
+	if stateDir == "" {
+		if stateDir, err = paths.StateDir(); err != nil {
+			return nil, err
+		}
+		if opt.Sandbox {
+			stateDir = filepath.Join(stateDir, "sandbox") // sandbox notes never mix with real ones
+		}
+	}
+	if err := paths.EnsurePrivateDir(stateDir); err != nil {
+		return nil, err
+	}
+	box, err := outbox.New(filepath.Join(stateDir, "outbox"))
+	if err != nil {
+		return nil, err
+	}
+	sess, err := sessions.Open(filepath.Join(stateDir, "sessions.json"))
+	if err != nil {
+		return nil, err
+	}
+
+	httpClient := opt.HeidiHTTP
+	if httpClient == nil {
+		httpClient = heidiapi.NewHTTPClient()
+	}
+	opener := opt.Opener
+	if opener == nil {
+		opener = browser.New(settings.Browser, opt.Log)
+	}
+	clip := opt.Clipboard
+	if clip == nil {
+		clip = clipboard.Copy
+	}
+	note := opt.Notify
+	if note == nil {
+		note = notify.Notifier{Log: opt.Log, Sandbox: opt.Sandbox}.Send
+	}
+	quit := opt.Quit
+	if quit == nil {
+		quit = func() {}
+	}
+
+	pageLn, err := webui.ListenLoopback(settings.Port, filepath.Join(stateDir, "port"), opt.Log)
+	if err != nil {
+		return nil, err
+	}
+	a.pageLn = pageLn
+	a.cleanups = append(a.cleanups, func() { pageLn.Close() })
+
+	a.Launcher = launcher.New(launcher.Deps{
+		Settings: *settings, Sandbox: opt.Sandbox, Version: opt.Version, Keys: keys,
+		Heidi:  &heidiapi.Client{HTTP: httpClient, Base: base, Backoff: opt.HeidiBackoff},
+		Opener: opener, Outbox: box, Sessions: sess, Clipboard: clip, Log: opt.Log, Quit: quit,
+		Endpoint: opt.Endpoint, Config: opt.Config, Binding: launcher.Binding{Path: filepath.Join(stateDir, "binding")},
+		Notify: note,
+	})
+	a.cleanups = append(a.cleanups, a.Launcher.Close)
+	// The core and the page server call each other: the page server is
+	// built on the core, then handed to it, here and nowhere else.
+	a.Pages = webui.New(pageLn, a.Launcher, webui.Options{WidgetScript: widget, ProductName: settings.ProductName, Sandbox: opt.Sandbox, Log: opt.Log})
+	a.Launcher.SetPages(a.Pages)
+	a.API = ipc.NewServer(a.Launcher, opt.Log)
+	return a, nil
+}
+
+// WidgetScript is the widget script the page loads for these settings.
+func WidgetScript(s config.Settings, sandbox bool) string {
+	switch {
+	case s.WidgetScript != "":
+		return s.WidgetScript
+	case sandbox:
+		return webui.SandboxWidget
+	case s.Environment == heidiapi.Staging:
+		return webui.StagingWidget
+	}
+	return webui.ProductionWidget
+}
+
+// Start serves the page server and, when it has a listener, the local API.
+// A server that stops on its own closes Failed.
+func (a *App) Start(ctx context.Context) {
+	a.serve("page server", func() error { return a.Pages.Serve(a.pageLn) })
+	if a.opt.IPC != nil {
+		a.serve("local API", func() error { return a.API.Serve(a.opt.IPC) })
+	}
+	a.Launcher.CheckSetup(ctx)
+	a.log.Info("heidi-tray started", "version", a.opt.Version, "sandbox", a.opt.Sandbox, "endpoint", a.opt.Endpoint,
+		"page", a.Pages.Origin(), "region", a.Settings.Region, "environment", a.Settings.Environment)
+}
+
+func (a *App) serve(name string, fn func() error) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := fn(); err != nil {
+			a.log.Error(name+" stopped", "err", err)
+			a.failOnce.Do(func() { close(a.failed) })
+		}
+	}()
+}
+
+// Failed is closed when a server stopped on its own.
+func (a *App) Failed() <-chan struct{} { return a.failed }
+
+// Close shuts down in one order: the local API first (no new launches), then
+// the page server (every window is told it is signed out), then the core
+// (token renewals), then what New provisioned. Bounded: a server that does
+// not stop in time is logged and left.
+func (a *App) Close() {
+	a.closed.Do(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := a.API.Shutdown(sctx); err != nil {
+			a.log.Warn("the local API did not stop cleanly", "err", err)
+		}
+		if err := a.Pages.Shutdown(sctx); err != nil {
+			a.log.Warn("the page server did not stop cleanly", "err", err)
+		}
+		done := make(chan struct{})
+		go func() { a.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			// Seen under Wine: a pending named-pipe accept is not cancelled.
+			a.log.Warn("a server did not stop within 5 s; exiting anyway")
+		}
+		a.cleanup()
+		a.log.Info("heidi-tray stopped")
+	})
+}
+
+func (a *App) cleanup() {
+	for i := len(a.cleanups) - 1; i >= 0; i-- {
+		a.cleanups[i]()
+	}
+	a.cleanups = nil
+}
+
+// startFakeHeidi serves the fake JWT endpoint on loopback for the sandbox.
+func startFakeHeidi(log *slog.Logger) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("starting the sandbox's fake Heidi: %w", err)
+	}
+	srv := &http.Server{Handler: fakeheidi.New(SandboxKey), ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	log.Info("SANDBOX: fake Heidi listening", "addr", ln.Addr().String())
+	return "http://" + ln.Addr().String() + fakeheidi.BasePath, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	}, nil
+}

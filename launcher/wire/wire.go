@@ -1,0 +1,128 @@
+// Package wire holds the JSON shapes of heidi-tray's local API (docs/ipc.md):
+// the server (launcher/ipc), its client and the core all speak them, so a
+// change to the API's JSON is made here and nowhere else.
+package wire
+
+import (
+	"github.com/heidi-tray/heidi-tray/launcher/request"
+)
+
+// OpenResult is the answer to POST /v1/open.
+type OpenResult struct {
+	// Status: opened (a page was opened), switched (the open page now shows
+	// this patient), switch_pending (a recording is running; the page will
+	// switch when it stops), replaced (the open page now belongs to this
+	// clinician), confirm (the clinician must confirm in the browser first).
+	Status   string `json:"status"`
+	Message  string `json:"message"`
+	LaunchID string `json:"launch_id"`
+}
+
+// Note is what the clinician pushed from Heidi back to the EMR.
+type Note struct {
+	ID          string            `json:"id"`
+	LaunchID    string            `json:"launch_id,omitempty"`
+	Kind        string            `json:"kind"` // data | document
+	Time        string            `json:"time"`
+	Clinician   request.Clinician `json:"clinician"`
+	PatientID   string            `json:"patient_id,omitempty"`
+	EncounterID string            `json:"encounter_id,omitempty"`
+	SessionID   string            `json:"session_id,omitempty"`
+	Text        string            `json:"text"`
+	Payload     any               `json:"payload"`
+	File        string            `json:"file"`
+}
+
+// Event is one item of GET /v1/events.
+type Event struct {
+	Type string `json:"type"` // note | state
+	Note *Note  `json:"note,omitempty"`
+	// State carries tray state changes (e.g. recording).
+	State StateKind `json:"state,omitempty"`
+}
+
+// Status is the answer to GET /v1/status.
+type Status struct {
+	Version     string    `json:"version"`
+	PID         int       `json:"pid"`
+	Sandbox     bool      `json:"sandbox"`
+	State       StateKind `json:"state"`
+	Message     string    `json:"message"` // the tray's status line
+	Region      string    `json:"region"`
+	Environment string    `json:"environment"`
+	KeyRegions  []string  `json:"key_regions"`
+	PageURL     string    `json:"page_url"`
+	OpenPages   int       `json:"open_pages"`
+	Tokens      int       `json:"cached_tokens"`
+	Endpoint    string    `json:"endpoint"`
+}
+
+// ErrorBody is every error answer: {"error": {"code", "message"}}.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// Error codes: ErrorBody.Error.Code is one of these. A client retries only
+// the codes Retryable names; the others need a person or a fixed request.
+const (
+	CodeInvalidRequest      = "invalid_request"      // a field is wrong; the message names it
+	CodeBadJSON             = "bad_json"             // the body is not the expected JSON
+	CodeBadContentType      = "bad_content_type"     // POST bodies are application/json
+	CodeTooLarge            = "too_large"            // the body is over the limit
+	CodeNotFound            = "not_found"            // no such path
+	CodeMethodNotAllowed    = "method_not_allowed"   // the path exists with another method
+	CodeBrowserRefused      = "browser_refused"      // the request came from a web page
+	CodeForbiddenPeer       = "forbidden_peer"       // another OS user's process
+	CodeUntrusted           = "untrusted"            // the channel may not open Heidi directly
+	CodeDomainNotAllowed    = "domain_not_allowed"   // allowed_email_domains refuses the email
+	CodeURLRefused          = "url_refused"          // a heidi-tray:// URL failed its checks
+	CodeDisabled            = "disabled"             // the administrator turned heidi-tray off
+	CodeKeyMissing          = "key_missing"          // no API key for the region
+	CodeKeychainUnavailable = "keychain_unavailable" // the OS keychain cannot be reached
+	CodeKeyRejected         = "key_rejected"         // Heidi refused the API key
+	CodeHeidiRefused        = "heidi_refused"        // Heidi refused the request (e.g. the email)
+	CodeRateLimited         = "rate_limited"         // Heidi asks to slow down
+	CodeHeidiUnavailable    = "heidi_unavailable"    // Heidi could not be reached
+	CodeHeidiBadResponse    = "heidi_bad_response"   // Heidi answered something unexpected
+	CodeTimeout             = "timeout"              // the request ran out of time
+	CodeBrowserFailed       = "browser_failed"       // the browser could not be started
+	CodeShuttingDown        = "shutting_down"        // the tray is stopping
+	CodeInternal            = "internal"             // a bug: the message and the log say more
+)
+
+// Retryable reports whether the same request may succeed if sent again
+// later without any change (after a back-off).
+func Retryable(code string) bool {
+	switch code {
+	case CodeRateLimited, CodeHeidiUnavailable, CodeHeidiBadResponse, CodeTimeout, CodeShuttingDown, CodeKeychainUnavailable:
+		return true
+	}
+	return false
+}
+
+// StateKind is the tray's state: Status.State, state events, the tray icon.
+type StateKind string
+
+const (
+	StateReady       StateKind = "ready"
+	StateNeedsSetup  StateKind = "needs_setup"
+	StateUnreachable StateKind = "unreachable"
+	StateError       StateKind = "error"
+	StateRecording   StateKind = "recording"
+)
+
+// StateKinds lists every state (the tray draws an icon for each).
+var StateKinds = []StateKind{StateReady, StateNeedsSetup, StateUnreachable, StateError, StateRecording}
+
+// OpenResult.Status values.
+const (
+	StatusOpened        = "opened"         // a page was opened
+	StatusSwitched      = "switched"       // the open page now shows this patient
+	StatusSwitchPending = "switch_pending" // a recording runs; the page switches when it stops
+	StatusReplaced      = "replaced"       // the open page now belongs to this clinician
+	StatusConfirm       = "confirm"        // the person at the screen must confirm first
+	StatusLoggedOut     = "logged_out"     // a logout URL signed every window out
+)
