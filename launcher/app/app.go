@@ -80,14 +80,14 @@ type App struct {
 
 // New provisions every part; nothing serves until Start. On error, what was
 // provisioned is cleaned up.
-func New(opt Options) (a *App, err error) {
+func New(opt Options) (_ *App, err error) {
 	if opt.Config == nil {
 		return nil, errors.New("app: no configuration")
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	a = &App{opt: opt, log: opt.Log, Settings: opt.Config.Settings, failed: make(chan struct{})}
+	a := &App{opt: opt, log: opt.Log, Settings: opt.Config.Settings, failed: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			a.cleanup()
@@ -176,7 +176,7 @@ func New(opt Options) (a *App, err error) {
 
 	a.Launcher = launcher.New(launcher.Deps{
 		Settings: *settings, Sandbox: opt.Sandbox, Version: opt.Version, Keys: keys,
-		Heidi:  &heidiapi.Client{HTTP: httpClient, Base: base, Backoff: opt.HeidiBackoff},
+		Heidi:  &heidiapi.Client{HTTP: httpClient, Base: base, Backoff: opt.HeidiBackoff, UserAgent: "heidi-tray/" + opt.Version},
 		Opener: opener, Outbox: box, Sessions: sess, Clipboard: clip, Log: opt.Log, Quit: quit,
 		Endpoint: opt.Endpoint, Config: opt.Config, Binding: launcher.Binding{Path: filepath.Join(stateDir, "binding")},
 		Notify: note,
@@ -209,6 +209,9 @@ func (a *App) Start(ctx context.Context) {
 	a.serve("page server", func() error { return a.Pages.Serve(a.pageLn) })
 	if a.opt.IPC != nil {
 		a.serve("local API", func() error { return a.API.Serve(a.opt.IPC) })
+	}
+	for _, w := range a.opt.Config.Warnings {
+		a.log.Warn("a setting was not applied", "warning", w)
 	}
 	a.Launcher.CheckSetup(ctx)
 	a.log.Info("heidi-tray started", "version", a.opt.Version, "sandbox", a.opt.Sandbox, "endpoint", a.opt.Endpoint,

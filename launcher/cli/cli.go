@@ -46,31 +46,38 @@ func usageErr(format string, a ...any) error {
 	return &UserError{Code: ExitUsage, Msg: fmt.Sprintf(format, a...)}
 }
 
-const usage = `heidi-tray: opens Heidi for the clinician and patient a desktop EMR names.
+// command is one subcommand; each lives in its own cmd_*.go file with its
+// flags and its lines of help.
+type command struct {
+	name  string
+	usage string // its lines in 'heidi-tray help'
+	run   func(ctx context.Context, env Env, args []string) error
+}
 
-Usage:
-  heidi-tray [run]                 run the tray (one per user)
-  heidi-tray sandbox               run the tray against a built-in fake Heidi (no key needed)
-  heidi-tray open --email E --user-id U [--region R] [--patient-id ID --patient-name NAME
-                  [--patient-dob YYYY-MM-DD] [--patient-gender male|female|other|unknown]]
-                  [--encounter-id X] [--context TEXT] [--wait-note] [--json]
-  heidi-tray logout                sign the clinician out of every Heidi window
-  heidi-tray status [--json]       is the tray running, and is it ready
-  heidi-tray setup                 open the settings page (keys, region, launch secret, connection test)
-  heidi-tray doctor [--json] [--online]  check this workstation and explain each problem's fix
-  heidi-tray key set --region R    store the API key for a region (read from standard input)
-  heidi-tray key status            list the regions that have a key (masked)
-  heidi-tray key delete --region R remove a region's key
-  heidi-tray url -- URL            handle a heidi-tray:// URL (what the OS runs)
-  heidi-tray secret set|status|delete   the launch secret that signs heidi-tray:// URLs (set reads stdin)
-  heidi-tray install               register the heidi-tray:// scheme and start at login for this user
-  heidi-tray uninstall [--purge]   remove them (--purge: also keys, settings, state and logs)
-  heidi-tray config [--json|--init] show the effective settings and where each came from
-  heidi-tray quit                  stop the running tray
-  heidi-tray version
+var versionCommand = command{
+	name:  "version",
+	usage: "  heidi-tray version",
+	run: func(_ context.Context, env Env, _ []string) error {
+		fmt.Fprintf(env.Stdout, "heidi-tray %s (%s %s/%s)\n", env.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return nil
+	},
+}
 
-Docs: README.md, docs/ipc.md, docs/url-scheme.md
-`
+// commands in the order 'help' lists them.
+func commands() []command {
+	return []command{runCommand, sandboxCommand, openCommand, logoutCommand, statusCommand, setupCommand, doctorCommand,
+		keyCommand, urlCommand, secretCommand, installCommand, uninstallCommand, configCommand, quitCommand, versionCommand}
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("heidi-tray: opens Heidi for the clinician and patient a desktop EMR names.\n\nUsage:\n")
+	for _, c := range commands() {
+		b.WriteString(c.usage + "\n")
+	}
+	b.WriteString("\nDocs: README.md, docs/ipc.md, docs/url-scheme.md\n")
+	return b.String()
+}
 
 // Main runs one command and returns its exit code.
 func Main(ctx context.Context, env Env) int {
@@ -94,46 +101,22 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 func dispatch(ctx context.Context, env Env) error {
 	args := env.Args
 	if len(args) == 0 {
-		return runTray(ctx, env, false, nil)
+		return runCommand.run(ctx, env, nil)
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "run":
-		return runTray(ctx, env, false, rest)
-	case "sandbox":
-		return runTray(ctx, env, true, rest)
-	case "open":
-		return openCmd(ctx, env, rest)
-	case "url":
-		return urlCmd(ctx, env, rest)
-	case "setup":
-		return setupCmd(ctx, env, rest)
-	case "doctor":
-		return doctorCmd(ctx, env, rest)
-	case "secret":
-		return secretCmd(ctx, env, rest)
-	case "install":
-		return installCmd(ctx, env, rest)
-	case "uninstall":
-		return uninstallCmd(ctx, env, rest)
-	case "logout":
-		return logoutCmd(ctx, env, rest)
-	case "status":
-		return statusCmd(ctx, env, rest)
-	case "key":
-		return keyCmd(ctx, env, rest)
-	case "config":
-		return configCmd(env, rest)
-	case "quit":
-		return quitCmd(ctx, env, rest)
-	case "version", "--version":
-		fmt.Fprintf(env.Stdout, "heidi-tray %s (%s %s/%s)\n", env.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-		return nil
+	name, rest := args[0], args[1:]
+	switch name {
+	case "--version":
+		name = "version"
 	case "help", "-h", "--help":
-		fmt.Fprint(env.Stdout, usage)
+		fmt.Fprint(env.Stdout, usage())
 		return nil
 	}
-	return usageErr("unknown command %q; run 'heidi-tray help'", cmd)
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, env, rest)
+		}
+	}
+	return usageErr("unknown command %q; run 'heidi-tray help'", name)
 }
 
 // loadConfig resolves the settings for this user.

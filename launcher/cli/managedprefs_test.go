@@ -5,6 +5,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"howett.net/plist"
@@ -28,7 +29,8 @@ func TestManagedPreferencesAsPolicy(t *testing.T) {
 		t.Fatalf("%+v %+v", c.Settings, c.Sources["region"])
 	}
 	os.WriteFile(userFile, []byte("not a plist"), 0o644)
-	if _, err := config.Load("", nil, managedPrefs{files: []string{userFile}}); err == nil {
-		t.Fatal("a broken managed preferences file was accepted")
+	c, err = config.Load("", nil, managedPrefs{files: []string{userFile}})
+	if err != nil || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "administrator's policy") {
+		t.Fatalf("a broken managed preferences file: %v %q", err, c.Warnings)
 	}
 }

@@ -5,7 +5,6 @@
 package config
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,6 +13,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/internal/atomicfile"
@@ -48,6 +50,11 @@ type Config struct {
 	Settings
 	Sources map[string]Source
 	File    string // the config file consulted (may not exist)
+	// Warnings are settings that were not applied: unknown keys (perhaps
+	// from a newer version), values that fail validation, a file that is not
+	// TOML. Each names its place and what to do. heidi-tray keeps running on
+	// the safe value; 'heidi-tray config' and doctor show them.
+	Warnings []string
 }
 
 type setting struct {
@@ -56,7 +63,14 @@ type setting struct {
 	def   string
 	apply func(s *Settings, v string) error
 	show  func(s *Settings) string
+	// onBad, when set, is what a rejected value leaves behind (fail closed
+	// for restrictions); otherwise the value before it stays.
+	onBad func(s *Settings, v string)
 }
+
+// NoDomain stands for "no domain is allowed": what an unreadable
+// allowed_email_domains leaves (.invalid is reserved, RFC 2606).
+const NoDomain = "unreadable-setting.invalid"
 
 // all lists every setting once: name, meaning, default, parser.
 var all = []setting{
@@ -68,7 +82,7 @@ var all = []setting{
 			}
 			s.Region = v
 			return nil
-		}, func(s *Settings) string { return s.Region }},
+		}, func(s *Settings) string { return s.Region }, nil},
 	{"environment", "production or staging", heidiapi.Production,
 		func(s *Settings, v string) error {
 			if v != heidiapi.Production && v != heidiapi.Staging {
@@ -76,7 +90,7 @@ var all = []setting{
 			}
 			s.Environment = v
 			return nil
-		}, func(s *Settings) string { return s.Environment }},
+		}, func(s *Settings) string { return s.Environment }, nil},
 	{"api_base", "override of the JWT endpoint's base URL (https, or http to loopback)", "",
 		func(s *Settings, v string) error {
 			if v != "" {
@@ -86,7 +100,7 @@ var all = []setting{
 			}
 			s.APIBase = v
 			return nil
-		}, func(s *Settings) string { return s.APIBase }},
+		}, func(s *Settings) string { return s.APIBase }, nil},
 	{"browser", "app (a chromeless Edge/Chrome window), default, or a command to which the URL is appended", "app",
 		func(s *Settings, v string) error {
 			if strings.TrimSpace(v) == "" {
@@ -94,7 +108,7 @@ var all = []setting{
 			}
 			s.Browser = strings.TrimSpace(v)
 			return nil
-		}, func(s *Settings) string { return s.Browser }},
+		}, func(s *Settings) string { return s.Browser }, nil},
 	{"port", "loopback port of the widget page; 0 picks one on first run and keeps it", "0",
 		func(s *Settings, v string) error {
 			n, err := strconv.Atoi(v)
@@ -103,7 +117,7 @@ var all = []setting{
 			}
 			s.Port = n
 			return nil
-		}, func(s *Settings) string { return strconv.Itoa(s.Port) }},
+		}, func(s *Settings) string { return strconv.Itoa(s.Port) }, nil},
 	{"widget_script", "override of Heidi's widget script URL", "",
 		func(s *Settings, v string) error {
 			if v != "" && !validWidgetScript(v) {
@@ -111,7 +125,7 @@ var all = []setting{
 			}
 			s.WidgetScript = v
 			return nil
-		}, func(s *Settings) string { return s.WidgetScript }},
+		}, func(s *Settings) string { return s.WidgetScript }, nil},
 	{"allowed_email_domains", "clinician email domains allowed to launch (empty: any)", "",
 		func(s *Settings, v string) error {
 			var out []string
@@ -127,7 +141,22 @@ var all = []setting{
 			}
 			s.AllowedEmailDomains = out
 			return nil
-		}, func(s *Settings) string { return strings.Join(s.AllowedEmailDomains, ",") }},
+		}, func(s *Settings) string { return strings.Join(s.AllowedEmailDomains, ",") },
+		// A restriction that cannot be read must not become "any domain":
+		// keep the entries that are domains; with none, refuse every launch.
+		func(s *Settings, v string) {
+			var out []string
+			for _, d := range strings.Split(v, ",") {
+				d = strings.ToLower(strings.TrimSpace(d))
+				if d != "" && request.ValidateEmail("x@"+d) == nil {
+					out = append(out, d)
+				}
+			}
+			if len(out) == 0 {
+				out = []string{NoDomain}
+			}
+			s.AllowedEmailDomains = out
+		}},
 	{"clipboard", "copy notes pushed from Heidi to the clipboard", "true",
 		func(s *Settings, v string) error {
 			b, err := strconv.ParseBool(v)
@@ -136,7 +165,7 @@ var all = []setting{
 			}
 			s.Clipboard = b
 			return nil
-		}, func(s *Settings) string { return strconv.FormatBool(s.Clipboard) }},
+		}, func(s *Settings) string { return strconv.FormatBool(s.Clipboard) }, nil},
 	{"product_name", "the EMR's name, shown by Heidi during sign-up", "heidi-tray",
 		func(s *Settings, v string) error {
 			if len(v) == 0 || len(v) > 80 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 }) {
@@ -144,7 +173,7 @@ var all = []setting{
 			}
 			s.ProductName = v
 			return nil
-		}, func(s *Settings) string { return s.ProductName }},
+		}, func(s *Settings) string { return s.ProductName }, nil},
 	{"autostart", "start heidi-tray at login (install sets it up)", "true",
 		func(s *Settings, v string) error {
 			b, err := strconv.ParseBool(v)
@@ -153,7 +182,7 @@ var all = []setting{
 			}
 			s.Autostart = b
 			return nil
-		}, func(s *Settings) string { return strconv.FormatBool(s.Autostart) }},
+		}, func(s *Settings) string { return strconv.FormatBool(s.Autostart) }, nil},
 	{"disabled", "turn heidi-tray off on this workstation (an administrator's kill switch)", "false",
 		func(s *Settings, v string) error {
 			b, err := strconv.ParseBool(v)
@@ -162,7 +191,8 @@ var all = []setting{
 			}
 			s.Disabled = b
 			return nil
-		}, func(s *Settings) string { return strconv.FormatBool(s.Disabled) }},
+		}, func(s *Settings) string { return strconv.FormatBool(s.Disabled) },
+		func(s *Settings, _ string) { s.Disabled = true }}, // a kill switch that cannot be read is on
 	{"log_level", "info or debug", "info",
 		func(s *Settings, v string) error {
 			if v != "info" && v != "debug" {
@@ -170,7 +200,7 @@ var all = []setting{
 			}
 			s.LogLevel = v
 			return nil
-		}, func(s *Settings) string { return s.LogLevel }},
+		}, func(s *Settings) string { return s.LogLevel }, nil},
 }
 
 func lookup(key string) *setting {
@@ -214,6 +244,9 @@ type PolicySource interface {
 }
 
 // Load resolves the settings. file may not exist; env is os.Environ-style.
+// Nothing in the file, the environment or the policy stops heidi-tray: a
+// setting that cannot be applied becomes a warning (Config.Warnings) and the
+// safe value stays. The error is only for a file that exists but cannot be read.
 func Load(file string, env []string, policy PolicySource) (*Config, error) {
 	c := &Config{Sources: map[string]Source{}, File: file}
 	for _, s := range all {
@@ -237,15 +270,12 @@ func Load(file string, env []string, policy PolicySource) (*Config, error) {
 		if s == nil {
 			continue // HEIDI_TRAY_CONFIG and friends
 		}
-		if err := s.apply(&c.Settings, v); err != nil {
-			return nil, fmt.Errorf("environment variable %s: %w", name, err)
-		}
-		c.Sources[s.key] = Source{Kind: "env", Where: name}
+		c.set(s, v, Source{Kind: "env", Where: name}, "environment variable "+name)
 	}
 	if policy != nil {
 		vals, where, err := policy.Policy()
 		if err != nil {
-			return nil, fmt.Errorf("reading the administrator's policy: %w", err)
+			c.warn("reading the administrator's policy (%s): %v; ask your IT administrator", where, err)
 		}
 		keys := make([]string, 0, len(vals))
 		for k := range vals {
@@ -255,152 +285,141 @@ func Load(file string, env []string, policy PolicySource) (*Config, error) {
 		for _, k := range keys {
 			s := lookup(k)
 			if s == nil || k == "api_base" || k == "widget_script" {
-				return nil, fmt.Errorf("policy (%s): %q is not a setting an administrator can set", where, k)
+				c.warn("policy (%s): %q is not a setting this version of heidi-tray knows an administrator can set; ignored", where, k)
+				continue
 			}
-			if err := s.apply(&c.Settings, vals[k]); err != nil {
-				return nil, fmt.Errorf("policy (%s) %s: %w", where, k, err)
-			}
-			c.Sources[k] = Source{Kind: "policy", Where: where}
+			c.set(s, vals[k], Source{Kind: "policy", Where: where}, "policy ("+where+") "+k)
 		}
 	}
 	return c, nil
 }
 
-// FileError is a problem in the config file, with its place and a hint.
-type FileError struct {
-	File string
-	Line int
-	Msg  string
+func (c *Config) warn(format string, a ...any) {
+	c.Warnings = append(c.Warnings, fmt.Sprintf(format, a...))
 }
 
-func (e *FileError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+// set applies v to s from src, or records why not and leaves the safe value.
+func (c *Config) set(s *setting, v string, src Source, place string) {
+	if err := s.apply(&c.Settings, v); err != nil {
+		what := "the previous value (" + s.show(&c.Settings) + ") stays"
+		if s.onBad != nil {
+			s.onBad(&c.Settings, v)
+			what = "it is now " + strconv.Quote(s.show(&c.Settings)) + " to stay safe"
+			c.Sources[s.key] = src
+		}
+		c.warn("%s: %v (%s); ignored, %s", place, err, s.doc, what)
+		return
+	}
+	c.Sources[s.key] = src
+}
 
+// maxFile bounds the config file: it holds a dozen settings.
+const maxFile = 64 << 10
+
+// loadFile reads the TOML file. Unknown keys and bad values are warnings
+// with the file and line; a file that is not TOML is ignored as a whole.
 func (c *Config) loadFile(file string) error {
-	f, err := os.Open(file)
+	data, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("reading the config file: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 4096), 64<<10)
-	seen := map[string]int{}
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
+	if len(data) > maxFile {
+		c.warn("%s: the file is %d bytes, more than a settings file needs (%d); ignored", file, len(data), maxFile)
+		return nil
+	}
+	var values map[string]any
+	if err := toml.Unmarshal(data, &values); err != nil {
+		line := 0
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			line, _ = de.Position()
+		}
+		c.warn("%s:%d: not valid TOML (%v); the file is ignored until it is fixed", file, line, err)
+		return nil
+	}
+	for _, kl := range keyLines(data) {
+		place := fmt.Sprintf("%s:%d", file, kl.line)
+		s := lookup(kl.key)
+		if s == nil {
+			c.warn("%s: unknown setting %q (known: %s); ignored", place, kl.key, strings.Join(Keys(), ", "))
 			continue
 		}
-		ferr := func(format string, a ...any) error {
-			return &FileError{File: file, Line: n, Msg: fmt.Sprintf(format, a...)}
-		}
-		k, raw, ok := strings.Cut(line, "=")
-		if !ok {
-			return ferr("expected key = value (settings: %s)", strings.Join(Keys(), ", "))
-		}
-		k = strings.TrimSpace(k)
-		s := lookup(k)
-		if s == nil {
-			return ferr("unknown setting %q (known: %s)", k, strings.Join(Keys(), ", "))
-		}
-		if prev, dup := seen[k]; dup {
-			return ferr("%s is already set on line %d", k, prev)
-		}
-		seen[k] = n
-		v, err := parseValue(strings.TrimSpace(raw))
+		v, err := valueText(values[kl.key])
 		if err != nil {
-			return ferr("%s: %v", k, err)
+			c.warn("%s: %s: %v; ignored", place, kl.key, err)
+			continue
 		}
-		if err := s.apply(&c.Settings, v); err != nil {
-			return ferr("%s: %v (%s)", k, err, s.doc)
-		}
-		c.Sources[k] = Source{Kind: "file", Where: fmt.Sprintf("%s:%d", file, n)}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading %s: %w", file, err)
+		c.set(s, v, Source{Kind: "file", Where: place}, place+": "+kl.key)
 	}
 	return nil
 }
 
-// parseValue reads the TOML subset the file uses: "string", 'string', an
-// integer, true/false, or ["a", "b"] (joined with commas), with an optional
-// trailing # comment.
-func parseValue(raw string) (string, error) {
-	switch {
-	case raw == "":
-		return "", errors.New("has no value; quote strings, e.g. region = \"AU\"")
-	case raw[0] == '"' || raw[0] == '\'':
-		s, rest, err := quoted(raw)
-		if err != nil {
-			return "", err
+type keyLine struct {
+	key  string
+	line int
+}
+
+// keyLines lists the file's keys in order with their lines; a [table]
+// contributes its name (heidi-tray's settings are all top-level).
+func keyLines(data []byte) []keyLine {
+	var out []keyLine
+	table := "" // keys after a [table] header belong to it
+	p := unstable.Parser{}
+	p.Reset(data)
+	for p.NextExpression() {
+		e := p.Expression()
+		if e.Kind != unstable.KeyValue && e.Kind != unstable.Table && e.Kind != unstable.ArrayTable {
+			continue
 		}
-		if err := trailing(rest); err != nil {
-			return "", err
+		var parts []string
+		line := 0
+		for it := e.Key(); it.Next(); {
+			n := it.Node()
+			parts = append(parts, string(n.Data))
+			if line == 0 && n.Raw.Length > 0 {
+				line = p.Shape(n.Raw).Start.Line
+			}
 		}
-		return s, nil
-	case raw[0] == '[':
-		end := strings.LastIndexByte(raw, ']')
-		if end < 0 {
-			return "", errors.New("list is missing its closing ]")
+		if line == 0 {
+			line = p.Shape(e.Raw).Start.Line
 		}
-		if err := trailing(raw[end+1:]); err != nil {
-			return "", err
+		key := strings.Join(parts, ".")
+		if e.Kind != unstable.KeyValue {
+			table = key
+		} else if table != "" {
+			continue // reported once, as the table
 		}
-		inner := strings.TrimSpace(raw[1:end])
-		var items []string
-		for inner != "" {
-			s, rest, err := quoted(inner)
-			if err != nil {
-				return "", fmt.Errorf("list items must be quoted strings: %w", err)
+		out = append(out, keyLine{key, line})
+	}
+	return out
+}
+
+// valueText turns a TOML value into the text the settings' parsers take.
+func valueText(v any) (string, error) {
+	switch t := v.(type) {
+	case string:
+		return t, nil
+	case bool:
+		return strconv.FormatBool(t), nil
+	case int64:
+		return strconv.FormatInt(t, 10), nil
+	case []any:
+		items := make([]string, 0, len(t))
+		for _, x := range t {
+			s, ok := x.(string)
+			if !ok {
+				return "", errors.New("list items must be quoted strings")
 			}
 			items = append(items, s)
-			rest = strings.TrimSpace(rest)
-			if rest != "" && rest[0] != ',' {
-				return "", errors.New("list items must be separated by commas")
-			}
-			inner = strings.TrimSpace(strings.TrimPrefix(rest, ","))
 		}
 		return strings.Join(items, ","), nil
+	case map[string]any:
+		return "", errors.New("is a table; heidi-tray's settings are plain key = value lines")
 	}
-	v, _, _ := strings.Cut(raw, "#")
-	v = strings.TrimSpace(v)
-	if v == "true" || v == "false" {
-		return v, nil
-	}
-	if _, err := strconv.Atoi(v); err == nil {
-		return v, nil
-	}
-	return "", fmt.Errorf("%q is not a quoted string, number, true/false or list; quote text, e.g. \"%s\"", v, v)
-}
-
-func quoted(raw string) (val, rest string, err error) {
-	q := raw[0]
-	for i := 1; i < len(raw); i++ {
-		if q == '"' && raw[i] == '\\' {
-			i++
-			continue
-		}
-		if raw[i] == q {
-			if q == '\'' {
-				return raw[1:i], raw[i+1:], nil
-			}
-			s, err := strconv.Unquote(raw[:i+1])
-			if err != nil {
-				return "", "", fmt.Errorf("bad escape in %s", raw[:i+1])
-			}
-			return s, raw[i+1:], nil
-		}
-	}
-	return "", "", errors.New("string is missing its closing quote")
-}
-
-func trailing(rest string) error {
-	rest = strings.TrimSpace(rest)
-	if rest != "" && rest[0] != '#' {
-		return fmt.Errorf("unexpected %q after the value", rest)
-	}
-	return nil
+	return "", fmt.Errorf("%v is not a string, whole number, true/false or list of strings", v)
 }
 
 // Template is the commented file 'heidi-tray config --init' writes.

@@ -57,35 +57,88 @@ func TestMissingFileIsDefaults(t *testing.T) {
 	}
 }
 
-func TestBadFilesNameFileAndLine(t *testing.T) {
+func TestBadSettingsAreWarningsWithFileAndLine(t *testing.T) {
 	cases := map[string]string{
 		"region = \"AU\"\nregoin = \"EU\"\n":   ":2: unknown setting \"regoin\"",
 		"\n\nport = 80\n":                      ":3: port: must be 0 or a port from 1024 to 65535",
-		"region = AU\n":                        ":1: region: \"AU\" is not a quoted string",
+		"region = AU\n":                        ":1: not valid TOML",
 		"region = \"NZ\"\n":                    ":1: region: region: \"NZ\" is not a Heidi region",
-		"region\n":                             ":1: expected key = value",
-		"region = \"AU\"\nregion = \"EU\"\n":   ":2: region is already set on line 1",
+		"region\n":                             ":1: not valid TOML",
+		"region = \"AU\"\nregion = \"EU\"\n":   ":2: not valid TOML",
 		"api_base = \"http://evil.example\"\n": ":1: api_base: api_base \"http://evil.example\" uses plain http",
-		"region = \"AU\" junk\n":               ":1: region: unexpected \"junk\"",
-		"allowed_email_domains = [\"a b\"]\n":  ":1: allowed_email_domains: \"a b\" is not a domain",
+		"region = \"AU\" junk\n":               ":1: not valid TOML",
 		"clipboard = \"yes\"\n":                ":1: clipboard: must be true or false",
-		"product_name = \"unterminated\n":      ":1: product_name: string is missing its closing quote",
+		"product_name = \"unterminated\n":      ":1: not valid TOML",
+		"port = 4.5\n":                         ":1: port: 4.5 is not a string",
+		"[section]\nregion = \"EU\"\n":         ":1: unknown setting \"section\"",
+		"widget_script = \"http://127.0.0.1.evil.example/heidi.js\"\n": ":1: widget_script: must be an https URL",
+		"widget_script = \"//evil.example/heidi.js\"\n":                ":1: widget_script: must be an https URL",
 	}
 	for body, want := range cases {
 		file := write(t, body)
-		_, err := Load(file, nil, nil)
-		if err == nil || !strings.Contains(err.Error(), file+want) {
-			t.Errorf("%q: got %v, want %s%s", body, err, file, want)
+		c, err := Load(file, nil, nil)
+		if err != nil {
+			t.Fatalf("%q: a bad setting stopped loading: %v", body, err)
+		}
+		if !strings.Contains(strings.Join(c.Warnings, "\n"), file+want) {
+			t.Errorf("%q: warnings %q, want %s%s", body, c.Warnings, file, want)
+		}
+		// Whatever was wrong, the settings that apply are the safe defaults.
+		if c.Region != "AU" || c.Port != 0 || c.APIBase != "" || !c.Clipboard || c.WidgetScript != "" {
+			t.Errorf("%q: a rejected value was applied: %+v", body, c.Settings)
 		}
 	}
 }
 
-func TestBadEnvAndPolicy(t *testing.T) {
-	if _, err := Load("", []string{"HEIDI_TRAY_REGION=mars"}, nil); err == nil || !strings.Contains(err.Error(), "HEIDI_TRAY_REGION") {
-		t.Fatalf("env: %v", err)
+// Real TOML, which the old hand-written parser refused.
+func TestFullTOML(t *testing.T) {
+	file := write(t, `# clinic settings
+"region" = "eu"
+allowed_email_domains = [
+  "clinic.example", # the main practice ] with a bracket in a comment
+  "branch.example",
+]
+product_name = """Practice EMR"""
+port = 4_711
+`)
+	c, err := Load(file, nil, nil)
+	if err != nil || len(c.Warnings) > 0 {
+		t.Fatalf("%v %q", err, c.Warnings)
 	}
-	if _, err := Load("", nil, fakePolicy{"api_base": "https://x.example"}); err == nil || !strings.Contains(err.Error(), "not a setting an administrator can set") {
-		t.Fatalf("policy api_base: %v", err)
+	if c.Region != "EU" || c.Port != 4711 || c.ProductName != "Practice EMR" || strings.Join(c.AllowedEmailDomains, ",") != "clinic.example,branch.example" {
+		t.Fatalf("%+v", c.Settings)
+	}
+	if c.Sources["allowed_email_domains"].Where != file+":3" || c.Sources["port"].Where != file+":8" {
+		t.Fatalf("provenance %+v %+v", c.Sources["allowed_email_domains"], c.Sources["port"])
+	}
+}
+
+func TestRestrictionsFailClosed(t *testing.T) {
+	c, _ := Load("", nil, fakePolicy{"allowed_email_domains": "clinic.example, not a domain", "disabled": "maybe"})
+	if strings.Join(c.AllowedEmailDomains, ",") != "clinic.example" {
+		t.Errorf("a partly bad domain list: %v", c.AllowedEmailDomains)
+	}
+	if !c.Disabled {
+		t.Error("an unreadable kill switch left heidi-tray on")
+	}
+	c, _ = Load("", nil, fakePolicy{"allowed_email_domains": "not a domain"})
+	if len(c.AllowedEmailDomains) != 1 || c.AllowedEmailDomains[0] != NoDomain {
+		t.Errorf("an unreadable domain list allowed: %v", c.AllowedEmailDomains)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "policy (test policy) allowed_email_domains") {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+}
+
+func TestBadEnvAndPolicyAreWarnings(t *testing.T) {
+	c, err := Load("", []string{"HEIDI_TRAY_REGION=mars"}, nil)
+	if err != nil || c.Region != "AU" || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "HEIDI_TRAY_REGION") {
+		t.Fatalf("env: %v %q", err, c.Warnings)
+	}
+	// A newer ADMX may set values this version does not know: launches go on.
+	c, err = Load("", nil, fakePolicy{"api_base": "https://x.example", "future_setting": "1", "region": "UK"})
+	if err != nil || c.APIBase != "" || c.Region != "UK" || len(c.Warnings) != 2 || !strings.Contains(c.Warnings[0], "not a setting this version") {
+		t.Fatalf("policy: %v %+v %q", err, c.Settings, c.Warnings)
 	}
 }
 

@@ -57,7 +57,12 @@ func Run(ctx context.Context, e Env) []Check {
 		return out
 	}
 	s := e.Config.Settings
-	add(Check{"settings", OK, fmt.Sprintf("region %s, environment %s (from %s)", s.Region, s.Environment, e.Config.File), ""})
+	if len(e.Config.Warnings) == 0 {
+		add(Check{"settings", OK, fmt.Sprintf("region %s, environment %s (from %s)", s.Region, s.Environment, e.Config.File), ""})
+	}
+	for _, w := range e.Config.Warnings {
+		add(Check{"settings", Warn, w, "correct or remove the setting named above; until then heidi-tray uses the value shown by 'heidi-tray config'"})
+	}
 
 	// Keychain and key.
 	var key keystore.APIKey

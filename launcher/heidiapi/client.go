@@ -179,6 +179,8 @@ type Client struct {
 	// MaxRetryAfter caps how long a 429's Retry-After is waited in line (default 5 s);
 	// a longer one is returned to the caller as RateLimited.
 	MaxRetryAfter time.Duration
+	// UserAgent identifies heidi-tray and its version to Heidi.
+	UserAgent string
 	// Now is the local clock (tests).
 	Now func() time.Time
 }
@@ -278,7 +280,11 @@ func (c *Client) fetchOnce(ctx context.Context, region string, key APIKey, email
 	}
 	req.Header.Set("Heidi-Api-Key", key.Reveal())
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", UserAgent)
+	ua := c.UserAgent
+	if ua == "" {
+		ua = "heidi-tray"
+	}
+	req.Header.Set("User-Agent", ua)
 	sent := c.now()
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
@@ -413,6 +419,3 @@ func retryAfter(h string, now time.Time) time.Duration {
 	}
 	return 0
 }
-
-// UserAgent identifies heidi-tray to Heidi; set by the CLI from the version.
-var UserAgent = "heidi-tray"

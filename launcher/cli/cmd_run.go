@@ -12,7 +12,6 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher"
 	"github.com/heidi-tray/heidi-tray/launcher/app"
 	"github.com/heidi-tray/heidi-tray/launcher/browser"
-	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/install"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/logging"
@@ -20,6 +19,18 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/tray"
 )
+
+var runCommand = command{
+	name:  "run",
+	usage: `  heidi-tray [run]                 run the tray (one per user)`,
+	run:   func(ctx context.Context, env Env, args []string) error { return runTray(ctx, env, false, args) },
+}
+
+var sandboxCommand = command{
+	name:  "sandbox",
+	usage: `  heidi-tray sandbox [--no-open]   run the tray against a built-in fake Heidi (no key needed)`,
+	run:   func(ctx context.Context, env Env, args []string) error { return runTray(ctx, env, true, args) },
+}
 
 // idleMemoryLimit is the tray's soft heap limit.
 const idleMemoryLimit = 12 << 20
@@ -51,7 +62,6 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 	}
 	defer logFile.Close()
 	log := logging.New(logFile, settings.LogLevel)
-	heidiapi.UserAgent = "heidi-tray/" + env.Version
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit makes the runtime hand memory back after a burst
 		// instead of keeping its high-water mark all day (docs/performance.md).

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,12 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/launcher/config"
 )
+
+var configCommand = command{
+	name:  "config",
+	usage: `  heidi-tray config [--json|--init] show the effective settings and where each came from`,
+	run:   func(_ context.Context, env Env, args []string) error { return configCmd(env, args) },
+}
 
 func configCmd(env Env, args []string) error {
 	fs := flags("config")
@@ -44,7 +51,10 @@ func configCmd(env Env, args []string) error {
 		for _, k := range config.Keys() {
 			out[k] = item{c.Value(k), c.Sources[k]}
 		}
-		return writeJSON(env.Stdout, map[string]any{"file": c.File, "settings": out})
+		if err := writeJSON(env.Stdout, map[string]any{"file": c.File, "settings": out, "warnings": append([]string{}, c.Warnings...)}); err != nil {
+			return err
+		}
+		return warningsErr(c)
 	}
 	fmt.Fprintf(env.Stdout, "# config file: %s\n", c.File)
 	for _, k := range config.Keys() {
@@ -55,5 +65,17 @@ func configCmd(env Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "%-22s = %-30q # %s\n", k, c.Value(k), where)
 	}
-	return nil
+	for _, w := range c.Warnings {
+		fmt.Fprintln(env.Stderr, "warning:", w)
+	}
+	return warningsErr(c)
+}
+
+// warningsErr makes 'config' exit 1 when a setting was not applied, so a
+// deployment script notices; the tray itself runs on the safe values.
+func warningsErr(c *config.Config) error {
+	if len(c.Warnings) == 0 {
+		return nil
+	}
+	return &UserError{Code: ExitFailure, Msg: fmt.Sprintf("%d setting(s) not applied; heidi-tray runs with the values above", len(c.Warnings))}
 }

@@ -18,6 +18,14 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 )
 
+var keyCommand = command{
+	name: "key",
+	usage: `  heidi-tray key set --region R    store the API key for a region (read from standard input)
+  heidi-tray key status            list the regions that have a key (masked)
+  heidi-tray key delete --region R remove a region's key`,
+	run: keyCmd,
+}
+
 func keyCmd(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
 		return usageErr("key: say set, status or delete")

@@ -16,6 +16,12 @@ import (
 	"github.com/heidi-tray/heidi-tray/tray"
 )
 
+var doctorCommand = command{
+	name:  "doctor",
+	usage: `  heidi-tray doctor [--json] [--online]  check this workstation and explain each problem's fix`,
+	run:   doctorCmd,
+}
+
 func doctorCmd(ctx context.Context, env Env, args []string) error {
 	fs := flags("doctor")
 	asJSON := fs.Bool("json", false, "print as JSON")

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
+)
+
+var openCommand = command{
+	name: "open",
+	usage: `  heidi-tray open --email E --user-id U [--region R] [--patient-id ID --patient-name NAME
+                  [--patient-dob YYYY-MM-DD] [--patient-gender male|female|other|unknown]]
+                  [--encounter-id X] [--context TEXT] [--wait-note] [--json]`,
+	run: openCmd,
+}
+
+func openCmd(ctx context.Context, env Env, args []string) error {
+	fs := flags("open")
+	var o request.Open
+	var p request.Patient
+	var waitNote, asJSON bool
+	fs.StringVar(&o.Email, "email", "", "clinician's email")
+	fs.StringVar(&o.UserID, "user-id", "", "clinician's user id in the EMR")
+	fs.StringVar(&o.Region, "region", "", "Heidi region (default: the region setting)")
+	fs.StringVar(&p.ID, "patient-id", "", "patient id in the EMR")
+	fs.StringVar(&p.Name, "patient-name", "", "patient's name")
+	fs.StringVar(&p.DOB, "patient-dob", "", "patient's date of birth, YYYY-MM-DD")
+	fs.StringVar(&p.Gender, "patient-gender", "", "male, female, other or unknown")
+	fs.StringVar(&o.EncounterID, "encounter-id", "", "encounter or appointment id")
+	fs.StringVar(&o.Context, "context", "", "context for Heidi (medications, allergies…)")
+	fs.BoolVar(&waitNote, "wait-note", false, "wait for the clinician's pushed note and print it as JSON")
+	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if p != (request.Patient{}) {
+		if p.ID == "" || p.Name == "" {
+			return usageErr("open: --patient-id and --patient-name go together")
+		}
+		o.Patient = &p
+	}
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return err
+	}
+	if err := o.Normalize(cfg.Region); err != nil {
+		return &UserError{Code: ExitUsage, Msg: "open: " + err.Error()}
+	}
+	if err := refuseIfDisabled(cfg); err != nil {
+		return err
+	}
+	c, err := connect(ctx, env, true)
+	if err != nil {
+		return err
+	}
+	if waitNote {
+		n, err := withTray(ctx, env, c, func() (wire.Note, error) { return c.OpenWaitNote(ctx, o) })
+		if err != nil {
+			return apiErr(err)
+		}
+		return writeJSON(env.Stdout, n)
+	}
+	res, err := withTray(ctx, env, c, func() (wire.OpenResult, error) { return c.Open(ctx, o) })
+	if err != nil {
+		return apiErr(err)
+	}
+	if asJSON {
+		return writeJSON(env.Stdout, res)
+	}
+	fmt.Fprintln(env.Stdout, res.Message)
+	return nil
+}

@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/heidi-tray/heidi-tray/launcher/urlscheme"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
+)
+
+var urlCommand = command{
+	name:  "url",
+	usage: `  heidi-tray url -- URL            handle a heidi-tray:// URL (what the OS runs)`,
+	run:   urlCmd,
+}
+
+// urlCmd is what the OS runs for a heidi-tray:// URL: 'url -- <URL>'. It
+// takes exactly one argument and hands it, unparsed, to the tray, which is
+// the one place URLs are parsed and judged.
+func urlCmd(ctx context.Context, env Env, args []string) error {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		return usageErr("url: expects exactly one heidi-tray:// URL (got %d arguments); the OS runs: heidi-tray url -- \"%%1\"", len(args))
+	}
+	raw := args[0]
+	if len(raw) > urlscheme.MaxURL || !strings.HasPrefix(strings.ToLower(raw), urlscheme.Scheme+"://") {
+		return usageErr("url: the argument is not a heidi-tray:// URL")
+	}
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return err
+	}
+	if err := refuseIfDisabled(cfg); err != nil {
+		return err
+	}
+	c, err := connect(ctx, env, true)
+	if err != nil {
+		return err
+	}
+	res, err := withTray(ctx, env, c, func() (wire.OpenResult, error) { return c.OpenURL(ctx, raw) })
+	if err != nil {
+		return apiErr(err)
+	}
+	fmt.Fprintln(env.Stdout, res.Message)
+	return nil
+}
