@@ -7,6 +7,8 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 WINE_PREFIX ?= $(or $(TMPDIR),/tmp)/heidi-tray-wine-$(shell id -u)
 
 FUZZTIME ?= 60s
+# The Windows exe stays at or under 9 MiB (docs/architecture.md).
+MAX_EXE_BYTES := 9437184
 
 .PHONY: build test deps check unit windows fuzz dist bench sandbox clean
 
@@ -52,6 +54,7 @@ dist:
 	$(if $(SIGN_ARGS),./packaging/windows/sign.sh $(SIGN_ARGS) dist/heidi-tray-$(NUMVER).msi)
 	cd dist && sha256sum heidi-tray.exe heidi-tray-$(NUMVER).msi heidi-tray-linux-amd64 > SHA256SUMS
 	@echo "dist/heidi-tray.exe: $$(stat -c %s dist/heidi-tray.exe) bytes; MSI: $$(stat -c %s dist/heidi-tray-$(NUMVER).msi) bytes; Linux: $$(stat -c %s dist/heidi-tray-linux-amd64) bytes"
+	@test $$(stat -c %s dist/heidi-tray.exe) -le $(MAX_EXE_BYTES) || { echo "dist/heidi-tray.exe is over $(MAX_EXE_BYTES) bytes (9 MiB): see docs/architecture.md"; exit 1; }
 
 # Each fuzz target runs FUZZTIME (60 s in CI) from its checked-in seed corpus.
 fuzz:

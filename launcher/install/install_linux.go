@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/heidi-tray/heidi-tray/launcher/paths"
 )
 
 const (
@@ -14,21 +16,8 @@ const (
 	mimeType  = "x-scheme-handler/heidi-tray"
 )
 
-func dataHome() string {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return d
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".local", "share")
-}
-
-func configHome() string {
-	if d, err := os.UserConfigDir(); err == nil {
-		return d
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".config")
-}
+func dataHome() string   { return paths.XDGHome("XDG_DATA_HOME", ".local", "share") }
+func configHome() string { return paths.XDGHome("XDG_CONFIG_HOME", ".config") }
 
 // desktopQuote quotes an Exec argument per the Desktop Entry spec, and only
 // when it must: xdg-open's generic fallback does not understand quotes.

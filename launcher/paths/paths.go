@@ -37,19 +37,26 @@ func StateDir() (string, error) {
 		}
 		base = d
 	default:
-		base = os.Getenv("XDG_STATE_HOME")
-		if base == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return "", fmt.Errorf("finding the home directory: %w", err)
-			}
-			base = filepath.Join(home, ".local", "state")
-		}
+		base = XDGHome("XDG_STATE_HOME", ".local", "state")
 	}
 	if base == "" {
 		return "", errors.New("cannot find a directory for heidi-tray's state")
 	}
 	return filepath.Join(base, app), nil
+}
+
+// XDGHome is an XDG base directory: the variable when it is set to an
+// absolute path (the spec ignores relative ones), else the fallback under
+// the home directory; "" when there is no home either.
+func XDGHome(variable string, fallback ...string) string {
+	if d := os.Getenv(variable); filepath.IsAbs(d) {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(append([]string{home}, fallback...)...)
 }
 
 // LogDir is where the log file goes.

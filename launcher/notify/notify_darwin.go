@@ -1,0 +1,7 @@
+package notify
+
+import "os/exec"
+
+func send(title, body string) error { return run(macNotification(title, body)) }
+
+func hideWindow(*exec.Cmd) {}
