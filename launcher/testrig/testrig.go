@@ -41,7 +41,6 @@ func Need(t testing.TB, program, pkg string) string {
 type Bus struct {
 	Address string
 	Dir     string
-	procs   []*exec.Cmd
 }
 
 var (

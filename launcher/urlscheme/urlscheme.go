@@ -35,8 +35,8 @@ var (
 	signedParams = []string{"ts", "nonce", "sig"}
 )
 
-// Launch is a parsed URL.
-type Launch struct {
+// URL is a parsed heidi-tray:// URL: what it asks for, and its signature.
+type URL struct {
 	Action string       // open | logout
 	Open   request.Open // for open
 	// Params are the decoded parameters, for the signature.
@@ -56,31 +56,31 @@ func refuse(format string, a ...any) error { return &Error{Msg: fmt.Sprintf(form
 
 // Parse reads a heidi-tray:// URL. Nothing in it is trusted yet: signatures
 // are checked by Verify, identities by the caller.
-func Parse(raw, defaultRegion string) (Launch, error) {
+func Parse(raw, defaultRegion string) (URL, error) {
 	if len(raw) > MaxURL {
-		return Launch{}, refuse("it is longer than %d bytes", MaxURL)
+		return URL{}, refuse("it is longer than %d bytes", MaxURL)
 	}
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c <= ' ' || c == 0x7f || c == '"' || c == '\\' {
-			return Launch{}, refuse("it contains a space, quote, backslash or control character at byte %d; percent-encode values", i+1)
+			return URL{}, refuse("it contains a space, quote, backslash or control character at byte %d; percent-encode values", i+1)
 		}
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok || !strings.EqualFold(scheme, Scheme) {
-		return Launch{}, refuse("it must start with %s://", Scheme)
+		return URL{}, refuse("it must start with %s://", Scheme)
 	}
 	if strings.ContainsAny(rest, "#") {
-		return Launch{}, refuse("fragments (#) are not allowed")
+		return URL{}, refuse("fragments (#) are not allowed")
 	}
 	hostPath, query, _ := strings.Cut(rest, "?")
 	if strings.Contains(query, ";") {
-		return Launch{}, refuse("a raw ';' is ambiguous; percent-encode it as %%3B")
+		return URL{}, refuse("a raw ';' is ambiguous; percent-encode it as %%3B")
 	}
 	action := strings.TrimSuffix(hostPath, "/")
 	if action != "open" && action != "logout" {
-		return Launch{}, refuse("%q is not an action; use heidi-tray://open?… or heidi-tray://logout", request.Clip(hostPath))
+		return URL{}, refuse("%q is not an action; use heidi-tray://open?… or heidi-tray://logout", request.Clip(hostPath))
 	}
-	l := Launch{Action: action, Params: map[string]string{}}
+	l := URL{Action: action, Params: map[string]string{}}
 	allowed := append([]string(nil), signedParams...)
 	if action == "open" {
 		allowed = append(allowed, openParams...)
@@ -89,31 +89,31 @@ func Parse(raw, defaultRegion string) (Launch, error) {
 		for _, pair := range strings.Split(query, "&") {
 			k, v, ok := strings.Cut(pair, "=")
 			if !ok || k == "" {
-				return Launch{}, refuse("parameter %q has no name=value form", request.Clip(pair))
+				return URL{}, refuse("parameter %q has no name=value form", request.Clip(pair))
 			}
 			if !slices.Contains(allowed, k) {
-				return Launch{}, refuse("unknown parameter %q (allowed: %s)", request.Clip(k), strings.Join(allowed, ", "))
+				return URL{}, refuse("unknown parameter %q (allowed: %s)", request.Clip(k), strings.Join(allowed, ", "))
 			}
 			if _, dup := l.Params[k]; dup {
-				return Launch{}, refuse("parameter %q is repeated", k)
+				return URL{}, refuse("parameter %q is repeated", k)
 			}
 			dv, err := url.QueryUnescape(v)
 			if err != nil {
-				return Launch{}, refuse("parameter %q is not properly percent-encoded", k)
+				return URL{}, refuse("parameter %q is not properly percent-encoded", k)
 			}
 			if !utf8.ValidString(dv) {
-				return Launch{}, refuse("parameter %q is not valid UTF-8", k)
+				return URL{}, refuse("parameter %q is not valid UTF-8", k)
 			}
 			if strings.ContainsFunc(dv, func(r rune) bool {
 				return r == 0 || r < 0x20 && (k != "context" || r != '\n' && r != '\t' && r != '\r') || r == 0x7f
 			}) {
-				return Launch{}, refuse("parameter %q contains a control character", k)
+				return URL{}, refuse("parameter %q contains a control character", k)
 			}
 			l.Params[k] = dv
 		}
 	}
 	if err := l.readSignature(); err != nil {
-		return Launch{}, err
+		return URL{}, err
 	}
 	if action == "logout" {
 		return l, nil
@@ -124,13 +124,13 @@ func Parse(raw, defaultRegion string) (Launch, error) {
 		o.Patient = &request.Patient{ID: p["patient_id"], Name: p["patient_name"], DOB: p["patient_dob"], Gender: p["patient_gender"]}
 	}
 	if err := o.Normalize(defaultRegion); err != nil {
-		return Launch{}, refuse("%v", err)
+		return URL{}, refuse("%v", err)
 	}
 	l.Open = o
 	return l, nil
 }
 
-func (l *Launch) readSignature() error {
+func (l *URL) readSignature() error {
 	ts, hasTS := l.Params["ts"]
 	nonce, hasNonce := l.Params["nonce"]
 	sig, hasSig := l.Params["sig"]
@@ -210,7 +210,7 @@ type Nonces struct {
 const maxNonces = 100000
 
 // Verify checks a signed launch: signature, clock skew and replay.
-func Verify(l Launch, secret []byte, now time.Time, nonces *Nonces) error {
+func Verify(l URL, secret []byte, now time.Time, nonces *Nonces) error {
 	if !l.Signed {
 		return refuse("it is not signed, and this workstation requires signed launches (ts, nonce, sig)")
 	}

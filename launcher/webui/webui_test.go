@@ -67,7 +67,6 @@ type env struct {
 	back  *recorder
 	now   time.Time
 	mu    sync.Mutex
-	port  string
 	jar   http.CookieJar
 	hc    *http.Client
 	raw   *http.Client
