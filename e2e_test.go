@@ -294,9 +294,13 @@ func TestOpenEndToEnd(t *testing.T) {
 	if c.APIKey != e2eKey || c.Email != "dr.a@clinic.example" || c.UserID != "emr-42" || c.Path != fakeheidi.Path || len(c.ExtraParams) != 0 {
 		t.Fatalf("JWT call: %+v", c)
 	}
-	urls := w.waitBrowser(2)
-	if len(urls) != 2 || urls[0] == urls[1] {
-		t.Fatalf("browser opened %v", urls)
+	// The second open arrived while the first window was still loading
+	// (this test's browser never loads it): it updates that window's launch
+	// instead of opening a second window (docs/clinical-safety.md).
+	time.Sleep(300 * time.Millisecond)
+	urls := w.browserURLs()
+	if len(urls) != 1 {
+		t.Fatalf("browser opened %v, want one window for two quick opens", urls)
 	}
 	for _, u := range urls {
 		if !launchURL.MatchString(u) {

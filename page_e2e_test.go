@@ -215,47 +215,44 @@ func TestTokenExpiryRefreshesAndKeepsRecording(t *testing.T) {
 
 func TestPatientSwitchInTheSamePage(t *testing.T) {
 	w, ctx := pageWorld(t)
-	openPage(t, w, ctx, append(drA, patientArgs("P-1", "Jane Citizen", "1984-03-09")...)...)
-	// Wait until the page's event stream is connected.
-	for i := 0; w.status()["open_pages"].(float64) != 1; i++ {
-		if i > 200 {
-			t.Fatal("the page never connected its event stream")
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	first := openPage(t, w, ctx, append(drA, patientArgs("P-1", "Jane Citizen", "1984-03-09")...)...)
+	waitLive(t, w)
 	opens := len(w.browserURLs())
 
 	r := w.cli("", append(append([]string{"open", "--json"}, drA...), patientArgs("P-2", "John Smith", "1970-01-02")...)...)
 	if r.code != 0 || !strings.Contains(r.stdout, `"status": "switched"`) {
 		t.Fatalf("switch: %+v", r)
 	}
-	s := waitFor(t, ctx, "setPatient", func(s sbx) bool { return s.SetPatientCalls == 1 })
-	if s.Patient.ID != "P-2" || s.Constructed != 1 {
+	// A switch opens the patient in a session of its own.
+	s := waitFor(t, ctx, "the switch", func(s sbx) bool { return s.Patient != nil && s.Patient.ID == "P-2" && s.SessionID != "" && s.SessionID != first.SessionID })
+	if s.Constructed != 1 {
 		t.Fatalf("after the switch: %+v", s)
 	}
 	if got := text(t, ctx, "#patient-name"); got != "John Smith" {
 		t.Fatalf("banner after the switch: %q", got)
 	}
 
-	// During a recording the switch is held, and applied when it stops.
+	// During a recording the switch is held; after it, until its note is pushed.
 	run(t, ctx, chromedp.Click(chromedp.CSS("#hs-start")))
-	waitFor(t, ctx, "recording", func(s sbx) bool { return s.Recording == "RECORDING" })
-	time.Sleep(100 * time.Millisecond) // the page reports the recording to the tray
+	waitPage(t, ctx, "the tray to hear of the recording", `window.__heidiTray.recording`)
+	eventually(t, "the tray's recording state", func() bool { return w.status()["state"] == "recording" })
 	r = w.cli("", append(append([]string{"open", "--json"}, drA...), patientArgs("P-3", "Ana Pérez", "1990-05-06")...)...)
 	if r.code != 0 || !strings.Contains(r.stdout, `"status": "switch_pending"`) {
 		t.Fatalf("switch during a recording: %+v", r)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if s := sandboxState(t, ctx); s.Patient.ID != "P-2" || s.SetPatientCalls != 1 {
-		t.Fatalf("the patient changed under a recording: %+v", s)
-	}
-	if got := text(t, ctx, "#notice"); !strings.Contains(got, "The EMR switched to Ana Pérez; stop the recording to switch") {
-		t.Fatalf("notice %q", got)
-	}
+	waitPage(t, ctx, "the pending notice", `document.querySelector("#notice").textContent.includes("The EMR switched to Ana Pérez. Stop the recording")`)
 	run(t, ctx, chromedp.Click(chromedp.CSS("#hs-stop")))
-	s = waitFor(t, ctx, "the held switch", func(s sbx) bool { return s.SetPatientCalls == 2 })
-	if s.Patient.ID != "P-3" {
-		t.Fatalf("held switch applied %+v", s.Patient)
+	waitPage(t, ctx, "the push-or-discard prompt", `!!document.querySelector("#discard-and-switch")`)
+	if s := sandboxState(t, ctx); s.Patient.ID != "P-2" || text(t, ctx, "#patient-name") != "John Smith" {
+		t.Fatalf("the patient changed before the recording's note: %+v", s.Patient)
+	}
+	run(t, ctx, chromedp.Click(chromedp.CSS("#hs-push")))
+	s = waitFor(t, ctx, "the held switch", func(s sbx) bool { return s.Patient != nil && s.Patient.ID == "P-3" })
+	if got := text(t, ctx, "#patient-name"); got != "Ana Pérez" {
+		t.Fatalf("banner after the held switch: %q", got)
+	}
+	if n := latestNote(t, w); n.PatientID != "P-2" || n.PatientName != "John Smith" {
+		t.Fatalf("the recording's note was filed as %+v", n)
 	}
 	if n := len(w.browserURLs()); n != opens {
 		t.Fatalf("a patient switch opened %d new windows", n-opens)
@@ -280,6 +277,39 @@ func TestPatientSwitchInTheSamePage(t *testing.T) {
 	if n := len(w.browserURLs()); n != opens {
 		t.Fatal("replacing the clinician opened a new window")
 	}
+}
+
+// waitLive waits until the page's event stream is connected.
+func waitLive(t *testing.T, w *world) {
+	t.Helper()
+	eventually(t, "the page's event stream", func() bool { return w.status()["open_pages"].(float64) == 1 })
+}
+
+// waitPage waits until a JavaScript condition holds in the page.
+func waitPage(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if get(t, ctx, chromedp.Evaluate[bool](`(function(){ try { return !!(`+cond+`) } catch (e) { return false } })()`)) {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s (%s)", what, cond)
+}
+
+// latestNote is the newest note in the outbox.
+func latestNote(t *testing.T, w *world) wire.Note {
+	t.Helper()
+	files := outboxFiles(t, w)
+	if len(files) == 0 {
+		t.Fatal("no note in the outbox")
+	}
+	var n wire.Note
+	data, _ := os.ReadFile(files[len(files)-1])
+	if err := json.Unmarshal(data, &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestLogoutSignsThePageOut(t *testing.T) {

@@ -243,6 +243,7 @@ func TestInstallRegistersTheScheme(t *testing.T) {
 	w.setKey("AU")
 	w.startTray()
 	w.cli("", "open", "--email", "dr.g@clinic.example", "--user-id", "8")
+	w.cli("", "logout") // no window is left loading: the URL opens its own
 	open := exec.Command("xdg-open", openURL("dr.g@clinic.example", "8", "patient_id", "P-3", "patient_name", "Kim Lee"))
 	open.Env = w.env
 	if out, err := open.CombinedOutput(); err != nil {

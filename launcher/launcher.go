@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -53,6 +54,9 @@ type Launch struct {
 	ID             string
 	Req            request.Open
 	HeidiSessionID string // a stored session for this encounter, if any
+	// NewWindow: the person asked for a window (the tray's Open Heidi), so
+	// none still loading is reused; that one's link stops working.
+	NewWindow bool
 }
 
 // Outcome says what the page server did with a launch.
@@ -74,6 +78,10 @@ type Pages interface {
 	Logout()
 	OpenPages() int
 	Origin() string
+	// Recording reports whether any window records now.
+	Recording() bool
+	// WindowState describes the window that follows the EMR.
+	WindowState() wire.WindowState
 }
 
 // Deps are a Launcher's parts.
@@ -104,13 +112,14 @@ type Launcher struct {
 	hub    hub
 	nonces urlscheme.Nonces
 
-	mu        sync.Mutex
-	keys      map[string]keystore.APIKey // region → key, read once from the keychain
-	bound     string                     // hash of the clinician last written to the binding file
-	state     State
-	recording bool
-	last      *request.Open // for the tray's "Open Heidi"
-	onState   []func(State)
+	mu         sync.Mutex
+	keys       map[string]keystore.APIKey // region → key, read once from the keychain
+	bound      string                     // hash of the clinician last written to the binding file
+	state      State
+	recording  bool          // as last published: RecordingChanged asks the pages for the truth
+	lastWindow string        // the window state last published, as JSON
+	last       *request.Open // for the tray's "Open Heidi"
+	onState    []func(State)
 }
 
 // The tray's states (wire.StateKind, shared with the local API and the tray).
@@ -216,7 +225,7 @@ func (l *Launcher) Open(ctx context.Context, o request.Open, trusted bool) (wire
 	if !trusted {
 		return wire.OpenResult{}, fail(wire.CodeUntrusted, errors.New("untrusted launches go through OpenURL"))
 	}
-	res, _, err := l.launch(ctx, o, true)
+	res, _, err := l.launch(ctx, o, true, false)
 	if err == nil {
 		l.bind(o.Clinician)
 	}
@@ -241,7 +250,7 @@ func (l *Launcher) bind(c request.Clinician) {
 
 // launch is every launch's path: policy, token, page. With openBrowser false
 // a new page's URL is returned to the caller instead of opened.
-func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser bool) (wire.OpenResult, Outcome, error) {
+func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser, newWindow bool) (wire.OpenResult, Outcome, error) {
 	if err := o.Validate(); err != nil {
 		return wire.OpenResult{}, Outcome{}, err
 	}
@@ -252,12 +261,13 @@ func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser bool)
 		return wire.OpenResult{}, Outcome{}, l.classify(o.Clinician, err)
 	}
 	id := newID()
-	wl := Launch{ID: id, Req: o}
+	wl := Launch{ID: id, Req: o, NewWindow: newWindow}
 	if o.Patient != nil && l.d.Sessions != nil {
 		wl.HeidiSessionID = l.d.Sessions.Get(o.Region, o.Email, o.UserID, o.Patient.ID, o.EncounterID)
 	}
 	out := l.pages.Present(wl)
-	if out.Status == "opened" && openBrowser {
+	// An "opened" without a URL went to a window that is still loading.
+	if out.Status == "opened" && out.URL != "" && openBrowser {
 		if err := l.d.Opener.Open(out.URL); err != nil {
 			l.setState(StateError, "Browser could not be opened")
 			return wire.OpenResult{}, Outcome{}, fail(wire.CodeBrowserFailed, err)
@@ -274,6 +284,7 @@ func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser bool)
 	if firstLaunch { // "Open Heidi" in the tray menu becomes usable
 		l.publishState()
 	}
+	l.WindowChanged()
 	l.d.Log.Info("launch", "clinician", o.Clinician, "patient", o.Patient, "outcome", out.Status, "launch_id", id)
 	return wire.OpenResult{Status: out.Status, Message: messages[out.Status], LaunchID: id}, out, nil
 }
@@ -281,7 +292,7 @@ func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser bool)
 var messages = map[string]string{
 	"opened":         "Heidi is opening in the browser.",
 	"switched":       "The open Heidi window now shows this patient.",
-	"switch_pending": "A recording is running: the Heidi window will switch to this patient when it stops.",
+	"switch_pending": "A recording (or its note) is outstanding: the Heidi window switches when the clinician has pushed or discarded that note.",
 	"replaced":       "The open Heidi window now belongs to this clinician.",
 }
 
@@ -293,7 +304,7 @@ func (l *Launcher) Reopen(ctx context.Context) error {
 	if last == nil {
 		return errors.New("no clinician has opened Heidi yet; open it from the EMR")
 	}
-	_, err := l.Open(ctx, *last, true)
+	_, _, err := l.launch(ctx, *last, true, true)
 	return err
 }
 
@@ -423,6 +434,8 @@ func (l *Launcher) RefreshToken(ctx context.Context, c request.Clinician, stale 
 	return tok, nil
 }
 
+// SessionStarted stores the Heidi session started in the view l, against
+// that view's patient and encounter (never the window's current one).
 func (l *Launcher) SessionStarted(wl Launch, sid string) {
 	if l.d.Sessions == nil || wl.Req.Patient == nil {
 		return
@@ -432,12 +445,39 @@ func (l *Launcher) SessionStarted(wl Launch, sid string) {
 	}
 }
 
-func (l *Launcher) RecordingChanged(recording bool) {
+// RecordingChanged re-reads whether a window records and publishes a change.
+func (l *Launcher) RecordingChanged() {
+	now := l.pages.Recording()
 	l.mu.Lock()
-	changed := l.recording != recording
-	l.recording = recording
+	changed := l.recording != now
+	l.recording = now
 	l.mu.Unlock()
 	if changed { // State() derives "recording" from the flag
 		l.publishState()
 	}
+}
+
+// Window describes the window that follows the EMR (GET /v1/window).
+func (l *Launcher) Window(context.Context) wire.WindowState { return l.pages.WindowState() }
+
+// WindowChanged publishes the window's state when it changed.
+func (l *Launcher) WindowChanged() {
+	ws := l.pages.WindowState()
+	b, _ := json.Marshal(ws)
+	l.mu.Lock()
+	changed := string(b) != l.lastWindow
+	l.lastWindow = string(b)
+	l.mu.Unlock()
+	if changed {
+		l.hub.publish(wire.Event{Type: "window", Window: &ws})
+	}
+}
+
+// ViewLeft: the window left launch old for launch by ("" when it closed).
+// Waiters for old's note learn that it moved on.
+func (l *Launcher) ViewLeft(old, by string) {
+	if old == "" || old == by {
+		return
+	}
+	l.hub.left(old, by)
 }

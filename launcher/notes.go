@@ -13,10 +13,11 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
-// PushNote saves a note the clinician pushed from Heidi: durably to the
-// outbox first (only then is the page told it worked), then to the
-// clipboard and to IPC subscribers.
-func (l *Launcher) PushNote(ctx context.Context, wl Launch, sid, kind string, payload []byte) (string, error) {
+// PushNote saves a note the clinician pushed from the view wl: durably to
+// the outbox first (only then is the page told it worked), then to the
+// clipboard and to IPC subscribers. Everything it is filed under comes from
+// wl, the launch the window showed, never from what the window shows now.
+func (l *Launcher) PushNote(ctx context.Context, wl Launch, kind string, payload []byte) (string, error) {
 	if l.d.Outbox == nil {
 		return "", errors.New("the outbox is not configured")
 	}
@@ -24,17 +25,21 @@ func (l *Launcher) PushNote(ctx context.Context, wl Launch, sid, kind string, pa
 	id := outbox.NewID(now)
 	n := wire.Note{
 		ID: id, LaunchID: wl.ID, Kind: kind, Time: now.UTC().Format(time.RFC3339Nano),
-		Clinician: wl.Req.Clinician, EncounterID: wl.Req.EncounterID, SessionID: sid,
+		Clinician: wl.Req.Clinician, EncounterID: wl.Req.EncounterID, SessionID: wl.HeidiSessionID,
 		Text: NoteText(kind, payload), Payload: json.RawMessage(payload),
 		File: filepath.Join(l.d.Outbox.Dir, id+".json"),
 	}
-	if wl.Req.Patient != nil {
-		n.PatientID = wl.Req.Patient.ID
+	if p := wl.Req.Patient; p != nil {
+		n.PatientID, n.PatientName, n.PatientDOB = p.ID, p.Name, p.DOB
+	}
+	n.Warning = crossCheck(wl, payload)
+	if n.Warning != "" {
+		l.d.Log.Warn("a pushed note disagrees with its launch", "launch_id", wl.ID, "warning", n.Warning)
 	}
 	if _, err := l.d.Outbox.Save(id, n); err != nil {
 		return "", fmt.Errorf("the note could not be saved: %w", err)
 	}
-	l.d.Log.Info("note saved to the outbox", "note_id", id, "kind", kind, "clinician", wl.Req.Clinician)
+	l.d.Log.Info("note saved to the outbox", "note_id", id, "kind", kind, "clinician", wl.Req.Clinician, "launch_id", wl.ID)
 	msg := "Saved for the EMR."
 	if l.d.Settings.Clipboard && l.d.Clipboard != nil && n.Text != "" {
 		if err := l.d.Clipboard(n.Text); err != nil {
@@ -45,6 +50,34 @@ func (l *Launcher) PushNote(ctx context.Context, wl Launch, sid, kind string, pa
 	}
 	l.hub.publish(wire.Event{Type: "note", Note: &n})
 	return msg, nil
+}
+
+// crossCheck compares what Heidi put in the payload (its session and
+// patient, where it says) with the launch the note is filed under.
+func crossCheck(wl Launch, payload []byte) string {
+	var p struct {
+		SessionID   any `json:"sessionId"`
+		PatientInfo *struct {
+			ID any `json:"id"`
+		} `json:"patientInfo"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return ""
+	}
+	if sid, ok := p.SessionID.(string); ok && sid != "" && wl.HeidiSessionID != "" && sid != wl.HeidiSessionID {
+		return fmt.Sprintf("Heidi sent this note from session %q, but the launch's session is %q", sid, wl.HeidiSessionID)
+	}
+	if p.PatientInfo != nil {
+		pid, _ := p.PatientInfo.ID.(string)
+		want := ""
+		if wl.Req.Patient != nil {
+			want = wl.Req.Patient.ID
+		}
+		if pid != "" && pid != want {
+			return fmt.Sprintf("Heidi sent this note for patient id %q, but the launch's patient id is %q", pid, want)
+		}
+	}
+	return ""
 }
 
 // NoteText is the plain text of a push: the note (notesData/noteData, a
@@ -82,33 +115,63 @@ func (l *Launcher) Subscribe(ctx context.Context) <-chan wire.Event {
 	return l.hub.subscribe(ctx)
 }
 
-// WaitNote waits for the first note pushed for launchID.
+// WaitNote waits for the first note pushed for launchID (docs/ipc.md): every
+// waiter for the launch gets it. It ends early with CodeSuperseded when the
+// window moves on to another launch before a note is pushed, with
+// CodeShuttingDown when the tray stops, and with ctx's error at its deadline.
 func (l *Launcher) WaitNote(ctx context.Context, launchID string) (*wire.Note, error) {
-	ch := l.hub.subscribe(ctx)
-	if n := l.hub.recentNote(launchID); n != nil {
-		return n, nil
-	}
-	for ev := range ch {
-		if ev.Note != nil && ev.Note.LaunchID == launchID {
-			return ev.Note, nil
+	w := l.hub.wait(launchID)
+	defer l.hub.unwait(launchID, w)
+	select {
+	case r := <-w:
+		if r.note != nil {
+			return r.note, nil
 		}
+		if r.shutdown {
+			return nil, fail(wire.CodeShuttingDown, errors.New("heidi-tray stopped before a note was pushed for this launch; open Heidi again from the EMR once it runs"))
+		}
+		if r.by == "" {
+			return nil, fail(wire.CodeSuperseded, errors.New("the Heidi window closed before a note was pushed for this launch"))
+		}
+		return nil, fail(wire.CodeSuperseded, fmt.Errorf("the Heidi window moved on to launch %s before a note was pushed for this launch", r.by))
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fail(wire.CodeTimeout, errors.New("no note was pushed for this launch in time"))
+		}
+		return nil, ctx.Err()
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return nil, fail(wire.CodeShuttingDown, errors.New("heidi-tray is shutting down; the note, if pushed, is in the outbox"))
 }
 
-// hub fans events out to IPC subscribers. Slow subscribers miss events
-// rather than stall a push (the outbox file is the record).
+// waitResult ends one WaitNote.
+type waitResult struct {
+	note     *wire.Note
+	by       string // superseded by this launch ("" : the window closed)
+	shutdown bool
+}
+
+// hub fans events out to IPC subscribers and answers note waiters. Slow
+// subscribers miss events rather than stall a push (the outbox file is the
+// record); waiters never miss theirs.
 type hub struct {
-	mu     sync.Mutex
-	subs   map[chan wire.Event]struct{}
-	recent []*wire.Note
+	mu      sync.Mutex
+	subs    map[chan wire.Event]struct{}
+	waiters map[string]map[chan waitResult]struct{}
+	// recent answers for waiters that arrive after the fact (bounded).
+	recent []recentResult
 	closed bool
 }
 
-func (h *hub) init() { h.subs = map[chan wire.Event]struct{}{} }
+type recentResult struct {
+	launchID string
+	r        waitResult
+}
+
+const maxRecent = 64
+
+func (h *hub) init() {
+	h.subs = map[chan wire.Event]struct{}{}
+	h.waiters = map[string]map[chan waitResult]struct{}{}
+}
 
 func (h *hub) subscribe(ctx context.Context) <-chan wire.Event {
 	ch := make(chan wire.Event, 64)
@@ -135,10 +198,7 @@ func (h *hub) publish(ev wire.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ev.Note != nil {
-		h.recent = append(h.recent, ev.Note)
-		if len(h.recent) > 16 {
-			h.recent = h.recent[1:]
-		}
+		h.answerLocked(ev.Note.LaunchID, waitResult{note: ev.Note})
 	}
 	for ch := range h.subs {
 		select {
@@ -148,15 +208,64 @@ func (h *hub) publish(ev wire.Event) {
 	}
 }
 
-func (h *hub) recentNote(launchID string) *wire.Note {
+// left: the window moved from launch old to by; old's waiters end, unless
+// a note was already pushed for old (they have it).
+func (h *hub) left(old, by string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, n := range h.recent {
-		if n.LaunchID == launchID {
-			return n
+	for _, r := range h.recent {
+		if r.launchID == old && r.r.note != nil {
+			return
 		}
 	}
-	return nil
+	h.answerLocked(old, waitResult{by: by})
+}
+
+func (h *hub) answerLocked(launchID string, r waitResult) {
+	for w := range h.waiters[launchID] {
+		w <- r // buffered 1, answered once: answering removes it
+	}
+	delete(h.waiters, launchID)
+	h.recent = append(h.recent, recentResult{launchID, r})
+	if len(h.recent) > maxRecent {
+		h.recent = h.recent[1:]
+	}
+}
+
+func (h *hub) wait(launchID string) chan waitResult {
+	w := make(chan waitResult, 1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		w <- waitResult{shutdown: true}
+		return w
+	}
+	// A note already pushed (or the launch already left) answers at once;
+	// a note beats a later "left".
+	var found *waitResult
+	for i := range h.recent {
+		if r := h.recent[i]; r.launchID == launchID && (found == nil || r.r.note != nil && found.note == nil) {
+			found = &h.recent[i].r
+		}
+	}
+	if found != nil {
+		w <- *found
+		return w
+	}
+	if h.waiters[launchID] == nil {
+		h.waiters[launchID] = map[chan waitResult]struct{}{}
+	}
+	h.waiters[launchID][w] = struct{}{}
+	return w
+}
+
+func (h *hub) unwait(launchID string, w chan waitResult) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.waiters[launchID], w)
+	if len(h.waiters[launchID]) == 0 {
+		delete(h.waiters, launchID)
+	}
 }
 
 func (h *hub) close() {
@@ -164,7 +273,17 @@ func (h *hub) close() {
 	defer h.mu.Unlock()
 	h.closed = true
 	for ch := range h.subs {
+		select { // the stream's last line says why it ends
+		case ch <- wire.Event{Type: "shutdown"}:
+		default:
+		}
 		close(ch)
 	}
 	clear(h.subs)
+	for id, ws := range h.waiters {
+		for w := range ws {
+			w <- waitResult{shutdown: true}
+		}
+		delete(h.waiters, id)
+	}
 }

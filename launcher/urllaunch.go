@@ -107,6 +107,6 @@ func (l *Launcher) refuseURL(err error) error {
 // confirmation page navigates itself).
 func (l *Launcher) ConfirmLaunch(ctx context.Context, wl Launch) (Outcome, error) {
 	l.bind(wl.Req.Clinician)
-	_, out, err := l.launch(ctx, wl.Req, false)
+	_, out, err := l.launch(ctx, wl.Req, false, false)
 	return out, err
 }

@@ -11,7 +11,8 @@
   const state = {
     constructed: 0, opened: 0, closed: 0, region: null, productName: null,
     tokenSha: null, setTokenCalls: 0, patient: null, setPatientCalls: 0,
-    sessionId: null, context: null, recording: "NOT_STARTED", pushes: 0, log: [],
+    sessionId: null, context: null, recording: "NOT_STARTED", pushes: 0, log: [], sessions: [],
+    sessionStartDelayMs: 0, // tests raise it to make onSessionStarted late
   };
   window.__heidiSandbox = state;
   let opts = null;
@@ -74,19 +75,25 @@
       root = typeof t === "string" ? document.querySelector(t) : (t || document.body);
       sha(options.token).then((s) => { state.tokenSha = s; note("initialised"); if (opts.onInit) opts.onInit(); });
     }
+    // open follows the documented params: sessionId reopens that session;
+    // startNewSession (or no session yet) starts one and reports it through
+    // onSessionStarted a little later, as the real widget does; the patient
+    // is whatever the params name (none: no patient).
     static open(params) {
       params = params || {};
       state.opened++;
-      if (params.patient) state.patient = params.patient;
-      if (params.context) state.context = params.context;
+      state.patient = params.patient || null;
+      state.context = params.context || null;
+      const fresh = !params.sessionId && (params.startNewSession || !state.sessionId);
       if (params.sessionId) state.sessionId = params.sessionId;
-      note("open" + (params.sessionId ? " session " + params.sessionId : ""));
+      if (fresh) state.sessionId = null;
+      note("open" + (params.sessionId ? " session " + params.sessionId : fresh ? " new session" : ""));
+      const delay = state.sessionStartDelayMs || 0;
       setTimeout(() => {
         if (opts.onReady) opts.onReady();
-        if (!state.sessionId) {
-          state.sessionId = "sbx-" + Date.now().toString(36) + "-" + (++seq);
-          fire("sessionStarted", state.sessionId);
-          render();
+        if (fresh) {
+          const id = "sbx-" + Date.now().toString(36) + "-" + (++seq);
+          setTimeout(() => { state.sessionId = id; state.sessions.push({ id: id, patientId: state.patient ? state.patient.id : null }); fire("sessionStarted", id); render(); }, delay);
         }
       }, 0);
     }

@@ -1,13 +1,27 @@
 // heidi-tray widget page: hosts Heidi's widget for a desktop EMR.
 // The JWT reaches this page only through a same-origin POST; it never appears
 // in a URL, in the DOM or in storage.
+//
+// Attribution by construction (docs/clinical-safety.md): the page is always
+// in one view (a launch id). Every call that records something names the
+// view it was made in; a switch never happens under a recording or under a
+// recording whose note has not been pushed or discarded.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
-  let session = null;      // answer of /api/session (token dropped after use)
+  let session = null;       // answer of /api/session (token dropped after use)
+  let view = null;          // the view shown now: {id, patient, encounter_id, context, heidi_session_id}
   let recording = false;
-  let heldSwitch = null;   // a switch held while recording
+  let awaitingNote = false; // a recording stopped; its note is not pushed or discarded yet
+  let pending = null;       // a switch the tray holds for us
+  let following = true;     // false once the window no longer follows the EMR
   let events = null;
+  let lastHeard = Date.now();
+  let opening = null;       // {viewId, until}: a Heidi.open whose onSessionStarted is due
+  let queue = Promise.resolve(); // views are applied one at a time
+
+  window.__heidiTray = { get view() { return view; }, get following() { return following; }, get pending() { return pending; },
+    get awaitingNote() { return awaitingNote; }, get recording() { return recording; } };
 
   async function api(path, body) {
     const r = await fetch(path, {
@@ -41,15 +55,16 @@
     n.className = "notice" + (isError ? " error" : "");
   }
 
-  function banner(s) {
+  function banner() {
     $("banner").hidden = false;
-    $("sandbox-badge").hidden = !s.sandbox;
-    const p = s.patient;
-    $("patient-name").textContent = p ? p.name : "No patient selected in the EMR";
+    $("sandbox-badge").hidden = !session.sandbox;
+    const p = following && view ? view.patient : null;
+    $("patient-name").textContent = !following ? "Not following the EMR" : (p ? p.name : "No patient selected in the EMR");
     $("patient-dob").textContent = p && p.dob ? "DOB " + p.dob : "";
-    $("clinician").textContent = s.clinician.email;
-    $("region").textContent = s.region + (s.sandbox ? " (sandbox)" : "");
-    document.title = (s.sandbox ? "SANDBOX · " : "") + "Heidi" + (p ? " · " + p.name : "");
+    $("clinician").textContent = session.clinician.email;
+    $("region").textContent = session.region + (session.sandbox ? " (sandbox)" : "");
+    $("banner").classList.toggle("stale", !following);
+    document.title = (session.sandbox ? "SANDBOX · " : "") + "Heidi" + (p ? " · " + p.name : "");
   }
 
   function loadScript(src) {
@@ -75,7 +90,9 @@
       }
       return;
     }
-    banner(session);
+    view = session.view;
+    awaitingNote = !!session.awaiting_note;
+    banner();
     try {
       await loadScript(session.widget_script);
     } catch (e) {
@@ -98,15 +115,31 @@
       display: { fitToWindow: true },
       onInit: () => {
         hideState();
-        const params = {};
-        if (session.patient) params.patient = session.patient;
-        if (session.heidi_session_id) params.sessionId = session.heidi_session_id;
-        if (session.context) params.context = session.context;
-        window.Heidi.open(params);
+        openView(view, true);
+        if (session.pending) onPending(session.pending);
       },
       onReady: registerCallbacks,
     });
     listen();
+    setInterval(watchdog, 5000);
+  }
+
+  // openView puts the widget on a view: its stored Heidi session, else a new
+  // session for its patient (or with no patient at all), so every view has
+  // its own session and a session is never shared between patients.
+  function openView(v, first) {
+    const H = window.Heidi;
+    const params = {};
+    if (v.patient) params.patient = v.patient;
+    if (v.context) params.context = v.context;
+    if (v.heidi_session_id) {
+      params.sessionId = v.heidi_session_id;
+      opening = null;
+    } else {
+      if (!first) params.startNewSession = true;
+      opening = { viewId: v.id, until: Date.now() + 5000 };
+    }
+    H.open(params);
   }
 
   let registered = false;
@@ -125,7 +158,13 @@
     H.onPushData((data) => push("data", data));
     H.onPushDocument((doc) => push("document", doc));
     H.onSessionStarted((id) => {
-      api("/api/session-started", { session_id: String(id) }).catch(() => {});
+      // The session belongs to the view it was opened for, not to whatever
+      // the window shows when the callback arrives.
+      const o = opening;
+      opening = null;
+      if (!o || Date.now() > o.until) return; // cannot tell which view: store nothing
+      if (view && view.id === o.viewId) view.heidi_session_id = String(id);
+      api("/api/session-started", { view_id: o.viewId, session_id: String(id) }).catch(() => {});
     });
     const rec = (status) => recordingChanged(status);
     if (H.onRecordingStarted) H.onRecordingStarted(() => rec("RECORDING"));
@@ -135,10 +174,18 @@
   }
 
   async function push(kind, payload) {
+    const viewId = view && view.id; // the view the note was pushed from
+    if (!following) {
+      notice("This window no longer follows the EMR: the note was NOT saved. Open Heidi again from your EMR, then push the note again.", true);
+      throw new Error("not following");
+    }
     try {
-      const r = await api("/api/push", { kind: kind, payload: payload });
-      notice(r.message || "Saved for the EMR.");
-      setTimeout(() => notice(""), 6000);
+      const r = await api("/api/push", { view_id: viewId, kind: kind, payload: payload });
+      awaitingNote = false;
+      if (!pending) {
+        notice(r.message || "Saved for the EMR.");
+        setTimeout(() => { if (!pending) notice(""); }, 6000);
+      }
     } catch (e) {
       notice("The note was NOT saved for the EMR: " + e.message + ". Push it again.", true);
       throw e;
@@ -149,45 +196,90 @@
     const now = status === "RECORDING" || status === "PAUSED";
     if (now === recording) return;
     recording = now;
-    try { await api("/api/recording", { status: status }); } catch (e) { /* best effort */ }
-    if (!recording && heldSwitch) {
-      const ev = heldSwitch;
-      heldSwitch = null;
-      apply(ev);
-    }
+    if (!now) awaitingNote = true;
+    try { await api("/api/recording", { view_id: view && view.id, status: status }); } catch (e) { /* best effort */ }
+    if (pending) onPending(pending);
   }
 
   function apply(ev) {
-    const H = window.Heidi;
-    if (ev.type === "patient") {
-      if (recording) { heldSwitch = ev; held(ev); return; }
-      notice("");
-      session.patient = ev.patient;
-      banner(session);
-      if (ev.heidi_session_id) {
-        H.open({ patient: ev.patient, sessionId: ev.heidi_session_id });
-      } else if (ev.patient) {
-        H.setPatient(ev.patient);
-      }
-      if (ev.context) H.setContext({ context: ev.context });
-    } else if (ev.type === "replace") {
-      if (recording) { heldSwitch = ev; held(ev); return; }
-      try { H.close({ force: true, keepSession: true }); } catch (e) { /* widget gone */ }
-      location.replace(ev.url);
+    if (ev.type === "hello" || ev.type === "heartbeat") {
+      if (session && ev.run_id !== session.run_id) stopFollowing("heidi-tray restarted.");
+      return;
+    }
+    if (!following) return;
+    if (ev.type === "show") {
+      queue = queue.then(() => show(ev.view));
     } else if (ev.type === "pending") {
-      held(ev);
+      onPending(ev);
+    } else if (ev.type === "replace") {
+      // Only our own launch path: a port squatter cannot send us elsewhere.
+      if (typeof ev.url !== "string" || !/^\/launch\?code=[A-Za-z0-9_-]+$/.test(ev.url)) return;
+      try { window.Heidi.close({ force: true, keepSession: true }); } catch (e) { /* widget gone */ }
+      location.replace(ev.url);
+    } else if (ev.type === "superseded") {
+      stopFollowing("Another Heidi window now follows the EMR.");
     } else if (ev.type === "logout") {
       signOut();
     }
   }
 
-  function held(ev) {
-    const who = ev.patient ? ev.patient.name : (ev.clinician || "another clinician");
-    notice("The EMR switched to " + who + "; stop the recording to switch.", true);
+  // show switches the widget to a view, after the previous open's session
+  // has been attributed (or could not be, within its bound).
+  async function show(v) {
+    while (opening && Date.now() < opening.until) await new Promise((r) => setTimeout(r, 50));
+    pending = null;
+    awaitingNote = false;
+    notice("");
+    view = v;
+    banner();
+    openView(v, false);
+  }
+
+  function onPending(ev) {
+    pending = ev;
+    const who = ev.clinician ? ev.clinician : (ev.patient ? ev.patient.name : "no patient");
+    const here = view && view.patient ? view.patient.name : "this patient";
+    const n = $("notice");
+    if (recording) {
+      notice("The EMR switched to " + who + ". Stop the recording, then push its note for " + here + " (or discard it) to switch.", true);
+      return;
+    }
+    n.hidden = false;
+    n.className = "notice error";
+    n.replaceChildren();
+    const t = document.createElement("span");
+    t.textContent = "The EMR switched to " + who + ". Push the note for " + here + " from Heidi, or discard it and switch. ";
+    const b = document.createElement("button");
+    b.id = "discard-and-switch";
+    b.type = "button";
+    b.textContent = "Discard and switch to " + who;
+    b.onclick = async () => {
+      b.disabled = true;
+      try { await api("/api/discard", { view_id: view && view.id }); } catch (e) { b.disabled = false; notice("Could not switch: " + e.message, true); }
+    };
+    n.append(t, b);
+  }
+
+  // stopFollowing: the window keeps Heidi (a recording is not cut off) but
+  // shows no patient, so nobody takes it for the EMR's current patient.
+  function stopFollowing(why) {
+    if (!following) return;
+    following = false;
+    pending = null;
+    if (events) events.close();
+    banner();
+    notice("This window no longer follows the EMR (" + why + ") Open Heidi again from your EMR to continue.", true);
+  }
+
+  function watchdog() {
+    if (following && Date.now() - lastHeard > 3 * (session.heartbeat_ms || 15000) + 2000) {
+      stopFollowing("heidi-tray does not answer.");
+    }
   }
 
   function signOut() {
     try { if (window.Heidi && window.Heidi.close) window.Heidi.close({ force: true }); } catch (e) { /* already closed */ }
+    following = false;
     if (events) events.close();
     $("heidi").replaceChildren();
     $("banner").hidden = true;
@@ -198,9 +290,15 @@
   function listen() {
     events = new EventSource("/api/events");
     events.onmessage = (m) => {
+      lastHeard = Date.now();
       let ev;
       try { ev = JSON.parse(m.data); } catch (e) { return; }
       apply(ev);
+    };
+    events.onerror = () => {
+      // The browser retries on its own; a refused retry (401: the tray
+      // restarted and does not know this window) closes the stream.
+      if (events.readyState === EventSource.CLOSED) stopFollowing("heidi-tray stopped or restarted.");
     };
   }
 

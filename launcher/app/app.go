@@ -181,7 +181,7 @@ func New(opt Options) (_ *App, err error) {
 		Endpoint: opt.Endpoint, Config: opt.Config, Binding: launcher.Binding{Path: filepath.Join(stateDir, "binding")},
 		Notify: note,
 	})
-	a.cleanups = append(a.cleanups, a.Launcher.Close)
+	a.cleanups = append(a.cleanups, a.Launcher.Close) // idempotent: Close calls it first
 	// The core and the page server call each other: the page server is
 	// built on the core, then handed to it, here and nowhere else.
 	a.Pages = webui.New(pageLn, a.Launcher, webui.Options{WidgetScript: widget, ProductName: settings.ProductName, Sandbox: opt.Sandbox, Log: opt.Log})
@@ -240,6 +240,8 @@ func (a *App) Close() {
 	a.closed.Do(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
+		// Waiters and event streams hear why they end before the servers stop.
+		a.Launcher.Close()
 		if err := a.API.Shutdown(sctx); err != nil {
 			a.log.Warn("the local API did not stop cleanly", "err", err)
 		}

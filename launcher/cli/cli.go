@@ -21,6 +21,10 @@ const (
 	ExitFailure    = 1
 	ExitUsage      = 2
 	ExitNotRunning = 3
+	// --wait-note ended without a note:
+	ExitSuperseded  = 4 // the window moved on to another launch (or closed) first
+	ExitTrayStopped = 5 // the tray stopped
+	ExitTimedOut    = 6 // --wait-timeout passed
 )
 
 // Env is what a command runs with; tests build their own.

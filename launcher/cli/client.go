@@ -12,6 +12,7 @@ import (
 
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 // flags returns a FlagSet whose errors become usage errors, not output.
@@ -50,7 +51,14 @@ func apiErr(err error) error {
 	var ae *ipc.APIError
 	if errors.As(err, &ae) {
 		code := ExitFailure
-		if ae.Status == 400 || ae.Status == 415 || ae.Status == 413 {
+		switch {
+		case ae.Code == wire.CodeSuperseded:
+			code = ExitSuperseded
+		case ae.Code == wire.CodeShuttingDown:
+			code = ExitTrayStopped
+		case ae.Code == wire.CodeTimeout:
+			code = ExitTimedOut
+		case ae.Status == 400 || ae.Status == 415 || ae.Status == 413:
 			code = ExitUsage
 		}
 		return &UserError{Code: code, Msg: oneLine(ae.Message)}

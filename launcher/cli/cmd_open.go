@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/wire"
@@ -12,7 +13,7 @@ var openCommand = command{
 	name: "open",
 	usage: `  heidi-tray open --email E --user-id U [--region R] [--patient-id ID --patient-name NAME
                   [--patient-dob YYYY-MM-DD] [--patient-gender male|female|other|unknown]]
-                  [--encounter-id X] [--context TEXT] [--wait-note] [--json]`,
+                  [--encounter-id X] [--context TEXT] [--wait-note [--wait-timeout 30m]] [--json]`,
 	run: openCmd,
 }
 
@@ -31,6 +32,7 @@ func openCmd(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&o.EncounterID, "encounter-id", "", "encounter or appointment id")
 	fs.StringVar(&o.Context, "context", "", "context for Heidi (medications, allergies…)")
 	fs.BoolVar(&waitNote, "wait-note", false, "wait for the clinician's pushed note and print it as JSON")
+	waitTimeout := fs.Duration("wait-timeout", 0, "with --wait-note: give up after this long (exit 6), e.g. 30m")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -56,7 +58,10 @@ func openCmd(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	if waitNote {
-		n, err := withTray(ctx, env, c, func() (wire.Note, error) { return c.OpenWaitNote(ctx, o) })
+		if *waitTimeout < 0 || *waitTimeout > wire.MaxWaitSeconds*time.Second {
+			return usageErr("open: --wait-timeout must be between 1s and 24h")
+		}
+		n, err := withTray(ctx, env, c, func() (wire.WaitedNote, error) { return c.OpenWaitNote(ctx, o, *waitTimeout) })
 		if err != nil {
 			return apiErr(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/heidi-tray/heidi-tray/launcher/request"
@@ -88,10 +89,21 @@ func (c *Client) Open(ctx context.Context, o request.Open) (wire.OpenResult, err
 	return res, c.do(ctx, http.MethodPost, "/v1/open", o, &res)
 }
 
-// OpenWaitNote opens Heidi and waits for the clinician's pushed note.
-func (c *Client) OpenWaitNote(ctx context.Context, o request.Open) (wire.Note, error) {
-	var n wire.Note
-	return n, c.do(ctx, http.MethodPost, "/v1/open?wait=note", o, &n)
+// OpenWaitNote opens Heidi and waits for the clinician's pushed note; with
+// timeout > 0 the tray gives up after it (code "timeout").
+func (c *Client) OpenWaitNote(ctx context.Context, o request.Open, timeout time.Duration) (wire.WaitedNote, error) {
+	var n wire.WaitedNote
+	path := "/v1/open?wait=note"
+	if timeout > 0 {
+		path += "&timeout=" + strconv.Itoa(int((timeout+time.Second-1)/time.Second))
+	}
+	return n, c.do(ctx, http.MethodPost, path, o, &n)
+}
+
+// Window describes the Heidi window that follows the EMR.
+func (c *Client) Window(ctx context.Context) (wire.WindowState, error) {
+	var ws wire.WindowState
+	return ws, c.do(ctx, http.MethodGet, "/v1/window", nil, &ws)
 }
 
 // OpenURL hands a heidi-tray:// URL to the tray, which decides whether to trust it.

@@ -51,10 +51,11 @@ func (f *fakeService) Logout(context.Context) error { return nil }
 func (f *fakeService) Status(context.Context) wire.Status {
 	return wire.Status{Region: "AU", State: "ready"}
 }
-func (f *fakeService) OpenSettings() error   { return nil }
-func (f *fakeService) KeysChanged()          {}
-func (f *fakeService) DefaultRegion() string { return "AU" }
-func (f *fakeService) Quit()                 {}
+func (f *fakeService) OpenSettings() error                     { return nil }
+func (f *fakeService) KeysChanged()                            {}
+func (f *fakeService) Window(context.Context) wire.WindowState { return wire.WindowState{} }
+func (f *fakeService) DefaultRegion() string                   { return "AU" }
+func (f *fakeService) Quit()                                   {}
 func (f *fakeService) WaitNote(ctx context.Context, id string) (*wire.Note, error) {
 	return &wire.Note{ID: "n1", LaunchID: id, Text: "hello"}, nil
 }
@@ -181,9 +182,16 @@ func TestClientRoundTrip(t *testing.T) {
 	if err != nil || res.Status != "opened" {
 		t.Fatal(res, err)
 	}
-	n, err := c.OpenWaitNote(ctx, request.Open{Clinician: request.Clinician{Email: "dr.a@clinic.example", UserID: "1", Region: "AU"}})
-	if err != nil || n.LaunchID != "L1" || n.Text != "hello" {
+	n, err := c.OpenWaitNote(ctx, request.Open{Clinician: request.Clinician{Email: "dr.a@clinic.example", UserID: "1", Region: "AU"}}, 0)
+	if err != nil || n.LaunchID != "L1" || n.Text != "hello" || n.Open.Status != "opened" {
 		t.Fatal(n, err)
+	}
+	for _, bad := range []string{"/v1/open?wait=notes", "/v1/open?timeout=5", "/v1/open?wait=note&timeout=0", "/v1/open?wait=note&timeout=86401", "/v1/open?wait=note&timeout=1.5"} {
+		var out any
+		err := c.do(ctx, http.MethodPost, bad, request.Open{Clinician: request.Clinician{Email: "dr.a@clinic.example", UserID: "1", Region: "AU"}}, &out)
+		if ae, ok := err.(*APIError); !ok || ae.Status != 400 || ae.Code != "invalid_request" {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 	_, err = c.Open(ctx, request.Open{Clinician: request.Clinician{Email: "bad", UserID: "1"}})
 	if ae, ok := err.(*APIError); !ok || ae.Status != 400 || ae.Code != "invalid_request" {

@@ -28,6 +28,7 @@ func (stub) WaitNote(context.Context, string) (*wire.Note, error)     { return n
 func (stub) Subscribe(ctx context.Context) <-chan wire.Event          { return make(chan wire.Event) }
 func (stub) OpenSettings() error                                      { return nil }
 func (stub) KeysChanged()                                             {}
+func (stub) Window(context.Context) wire.WindowState                  { return wire.WindowState{} }
 func (stub) Quit()                                                    {}
 
 func testEndpoint(t *testing.T) Endpoint {

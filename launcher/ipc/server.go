@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/heidi-tray/heidi-tray/launcher/internal/strictjson"
@@ -30,6 +31,8 @@ type Service interface {
 	DefaultRegion() string
 	// WaitNote blocks until a note is pushed for the launch, or ctx ends.
 	WaitNote(ctx context.Context, launchID string) (*wire.Note, error)
+	// Window describes the window that follows the EMR.
+	Window(ctx context.Context) wire.WindowState
 	// Subscribe streams events until ctx ends.
 	Subscribe(ctx context.Context) <-chan wire.Event
 	// OpenSettings opens the settings page in the browser.
@@ -102,6 +105,9 @@ func NewServer(svc Service, log *slog.Logger) *Server {
 	mux.HandleFunc("POST /v1/logout", s.logout)
 	mux.HandleFunc("GET /v1/status", s.status)
 	mux.HandleFunc("GET /v1/events", s.events)
+	mux.HandleFunc("GET /v1/window", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.svc.Window(r.Context()))
+	})
 	mux.HandleFunc("POST /v1/quit", s.quit)
 	mux.HandleFunc("POST /v1/setup", s.setup)
 	mux.HandleFunc("POST /v1/keys-changed", func(w http.ResponseWriter, r *http.Request) {
@@ -197,7 +203,23 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	wait := r.URL.Query().Get("wait") == "note"
+	q := r.URL.Query()
+	wait := q.Get("wait") == "note"
+	if v := q.Get("wait"); v != "" && v != "note" {
+		writeErr(w, http.StatusBadRequest, wire.CodeInvalidRequest, "wait must be \"note\"")
+		return
+	}
+	ctx := r.Context()
+	if t := q.Get("timeout"); t != "" {
+		secs, err := strconv.Atoi(t)
+		if !wait || err != nil || secs < 1 || secs > wire.MaxWaitSeconds {
+			writeErr(w, http.StatusBadRequest, wire.CodeInvalidRequest, fmt.Sprintf("timeout is a whole number of seconds from 1 to %d, with wait=note", wire.MaxWaitSeconds))
+			return
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(secs)*time.Second)
+		defer cancel()
+	}
 	res, err := s.svc.Open(r.Context(), o, true)
 	if err != nil {
 		s.writeError(w, err)
@@ -207,12 +229,12 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, res)
 		return
 	}
-	note, err := s.svc.WaitNote(r.Context(), res.LaunchID)
+	note, err := s.svc.WaitNote(ctx, res.LaunchID)
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, note)
+	writeJSON(w, http.StatusOK, wire.WaitedNote{Note: *note, Open: res})
 }
 
 func (s *Server) url(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/internal/strictjson"
@@ -48,18 +49,23 @@ func (s *Server) mustPage(w http.ResponseWriter, r *http.Request) *page {
 }
 
 type sessionReply struct {
-	Clinician      request.Clinician `json:"clinician"`
-	Region         string            `json:"region"`
-	ProductName    string            `json:"product_name"`
-	Token          string            `json:"token"`
-	Patient        *request.Patient  `json:"patient,omitempty"`
-	EncounterID    string            `json:"encounter_id,omitempty"`
-	Context        string            `json:"context,omitempty"`
-	HeidiSessionID string            `json:"heidi_session_id,omitempty"`
-	WidgetScript   string            `json:"widget_script"`
-	Sandbox        bool              `json:"sandbox"`
+	RunID        string            `json:"run_id"`
+	Clinician    request.Clinician `json:"clinician"`
+	Region       string            `json:"region"`
+	ProductName  string            `json:"product_name"`
+	Token        string            `json:"token"`
+	View         *viewEvent        `json:"view"`
+	Recording    bool              `json:"recording"`
+	AwaitingNote bool              `json:"awaiting_note"`
+	Pending      *event            `json:"pending,omitempty"`
+	WidgetScript string            `json:"widget_script"`
+	Sandbox      bool              `json:"sandbox"`
+	HeartbeatMS  int64             `json:"heartbeat_ms"`
 }
 
+// apiSession starts (or, after a reload, restarts) a page: its token and
+// the view it shows. A reload ends any recording the page had reported:
+// the widget that made it is gone, and the new one reports its own.
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 	var in struct{}
 	if !decode(w, r, 1024, &in) {
@@ -70,21 +76,38 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	l, sid := p.launch, p.heidiSID
+	cl := p.clinician
+	wasRecording := p.recording
+	if wasRecording {
+		// The widget that recorded is gone with the reload; Heidi may still
+		// write that recording's note in the session the page reopens.
+		p.recording = false
+		p.awaitingNote = true
+	}
 	s.mu.Unlock()
-	tok, err := s.backend.Token(r.Context(), l.Req.Clinician)
+	if wasRecording {
+		s.notifyRecording()
+	}
+	tok, err := s.backend.Token(r.Context(), cl)
 	if err != nil {
 		s.upstreamErr(w, err)
 		return
 	}
 	s.mu.Lock()
 	p.lastToken = tok.JWT
+	reply := sessionReply{RunID: s.runID, Clinician: cl, Region: cl.Region, ProductName: s.opt.ProductName, Token: tok.JWT.Reveal(),
+		AwaitingNote: p.awaitingNote, WidgetScript: s.opt.WidgetScript, Sandbox: s.opt.Sandbox, HeartbeatMS: s.heartbeat().Milliseconds()}
+	if v := p.currentView(); v != nil {
+		reply.View = v.wire()
+	}
+	if p.held != nil {
+		reply.Pending = &event{Type: "pending", PendingID: p.held.launch.ID, Patient: p.held.launch.Req.Patient, Reason: "note"}
+		if p.held.replace {
+			reply.Pending.Clinician = p.held.launch.Req.Email
+		}
+	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, sessionReply{
-		Clinician: l.Req.Clinician, Region: l.Req.Region, ProductName: s.opt.ProductName, Token: tok.JWT.Reveal(),
-		Patient: l.Req.Patient, EncounterID: l.Req.EncounterID, Context: l.Req.Context, HeidiSessionID: sid,
-		WidgetScript: s.opt.WidgetScript, Sandbox: s.opt.Sandbox,
-	})
+	writeJSON(w, http.StatusOK, reply)
 }
 
 // apiToken answers onTokenExpired: a token other than the one the page holds.
@@ -98,7 +121,7 @@ func (s *Server) apiToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	cl, stale := p.launch.Req.Clinician, p.lastToken
+	cl, stale := p.clinician, p.lastToken
 	s.mu.Unlock()
 	tok, err := s.backend.RefreshToken(r.Context(), cl, stale)
 	if err != nil {
@@ -120,8 +143,23 @@ func (s *Server) upstreamErr(w http.ResponseWriter, err error) {
 	apiErr(w, status, "token_unavailable", err.Error())
 }
 
+// viewFor is the view a call names; it must be one this page was put in.
+// The caller holds s.mu.
+func (s *Server) viewForLocked(w http.ResponseWriter, p *page, id string) *view {
+	v := p.views[id]
+	if v == nil {
+		apiErr(w, http.StatusConflict, "unknown_view", "this window was not put in that view; reload it or open Heidi again from your EMR")
+	}
+	return v
+}
+
+var validID = func(id string) bool {
+	return id != "" && len(id) <= 128 && !strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e })
+}
+
 func (s *Server) apiPush(w http.ResponseWriter, r *http.Request) {
 	var in struct {
+		ViewID  string          `json:"view_id"`
 		Kind    string          `json:"kind"`
 		Payload json.RawMessage `json:"payload"`
 	}
@@ -141,19 +179,69 @@ func (s *Server) apiPush(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	l, sid := p.launch, p.heidiSID
+	v := s.viewForLocked(w, p, in.ViewID)
+	if v == nil {
+		s.mu.Unlock()
+		return
+	}
+	l := v.launch
+	l.HeidiSessionID = v.heidiSID
 	s.mu.Unlock()
-	msg, err := s.backend.PushNote(r.Context(), l, sid, in.Kind, in.Payload)
+	msg, err := s.backend.PushNote(r.Context(), l, in.Kind, in.Payload)
 	if err != nil {
 		s.opt.Log.Error("a pushed note could not be saved", "err", err)
 		apiErr(w, http.StatusInternalServerError, "not_saved", err.Error())
 		return
 	}
+	// The note of the last recording is in: a held switch may go ahead.
+	s.mu.Lock()
+	if p.awaitingNote && p.recordingView == in.ViewID && !p.recording {
+		p.awaitingNote = false
+		if p.held != nil {
+			s.applyLocked(p, p.held)
+		}
+	}
+	s.mu.Unlock()
+	s.windowChanged()
 	writeJSON(w, http.StatusOK, map[string]any{"saved": true, "message": msg})
+}
+
+// apiDiscard: the clinician moves on without pushing the last recording's
+// note; a held switch goes ahead.
+func (s *Server) apiDiscard(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ViewID string `json:"view_id"`
+	}
+	if !decode(w, r, 1024, &in) {
+		return
+	}
+	p := s.mustPage(w, r)
+	if p == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.viewForLocked(w, p, in.ViewID) == nil {
+		s.mu.Unlock()
+		return
+	}
+	if p.recording {
+		s.mu.Unlock()
+		apiErr(w, http.StatusConflict, "recording", "stop the recording first")
+		return
+	}
+	s.opt.Log.Info("the clinician moved on without pushing the last note", "view", in.ViewID)
+	p.awaitingNote = false
+	if p.held != nil {
+		s.applyLocked(p, p.held)
+	}
+	s.mu.Unlock()
+	s.windowChanged()
+	writeJSON(w, http.StatusOK, map[string]bool{"discarded": true})
 }
 
 func (s *Server) apiRecording(w http.ResponseWriter, r *http.Request) {
 	var in struct {
+		ViewID string `json:"view_id"`
 		Status string `json:"status"`
 	}
 	if !decode(w, r, 1024, &in) {
@@ -173,33 +261,41 @@ func (s *Server) apiRecording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	p.recording = recording
-	if !recording && p.held != nil {
-		ev := *p.held
-		p.held = nil
-		if ev.Type == "patient" {
-			p.launch.ID = ev.LaunchID
-			p.launch.Req.Patient = ev.Patient
-			p.launch.Req.Context = ev.Context
-			if ev.HeidiSessionID != "" {
-				p.heidiSID = ev.HeidiSessionID
-			}
-		}
-		p.sendLocked(ev)
+	if s.viewForLocked(w, p, in.ViewID) == nil {
+		s.mu.Unlock()
+		return
 	}
+	changed := p.recording != recording
+	switch {
+	case recording && !p.recording:
+		p.recordingView = in.ViewID
+	case !recording && p.recording:
+		p.awaitingNote = true // Heidi writes the note after the recording stops
+		if p.held != nil {
+			ev := event{Type: "pending", PendingID: p.held.launch.ID, Patient: p.held.launch.Req.Patient, Reason: "note"}
+			if p.held.replace {
+				ev.Clinician = p.held.launch.Req.Email
+			}
+			p.sendLocked(ev)
+		}
+	}
+	p.recording = recording
 	s.mu.Unlock()
-	s.backend.RecordingChanged(recording)
+	if changed {
+		s.notifyRecording()
+	}
 	writeJSON(w, http.StatusOK, map[string]bool{"recording": recording})
 }
 
 func (s *Server) apiSessionStarted(w http.ResponseWriter, r *http.Request) {
 	var in struct {
+		ViewID    string `json:"view_id"`
 		SessionID string `json:"session_id"`
 	}
 	if !decode(w, r, 1024, &in) {
 		return
 	}
-	if in.SessionID == "" || len(in.SessionID) > 128 || strings.ContainsFunc(in.SessionID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+	if !validID(in.SessionID) {
 		apiErr(w, http.StatusBadRequest, "bad_session", "session_id must be 1-128 printable characters")
 		return
 	}
@@ -208,14 +304,21 @@ func (s *Server) apiSessionStarted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	p.heidiSID = in.SessionID
-	l := p.launch
+	v := s.viewForLocked(w, p, in.ViewID)
+	if v == nil {
+		s.mu.Unlock()
+		return
+	}
+	v.heidiSID = in.SessionID
+	l := v.launch
 	s.mu.Unlock()
 	s.backend.SessionStarted(l, in.SessionID)
+	s.windowChanged()
 	writeJSON(w, http.StatusOK, map[string]bool{"stored": true})
 }
 
-// events is the page's server-sent event stream (read-only).
+// events is the page's server-sent event stream (read-only): hello with
+// the tray's run id, then the page's events and a heartbeat.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	p := s.pageFor(r)
 	if p == nil {
@@ -236,31 +339,59 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	p.subs[ch] = struct{}{}
 	p.connected = s.opt.Now()
+	if p.goneTimer != nil {
+		p.goneTimer.Stop()
+		p.goneTimer = nil
+	}
+	superseded := p.superseded
 	s.mu.Unlock()
+	s.windowChanged()
 	defer func() {
 		s.mu.Lock()
 		if p.subs != nil {
 			delete(p.subs, ch)
+			s.streamClosedLocked(p)
 		}
 		s.mu.Unlock()
+		s.windowChanged()
 	}()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": connected\n\n")
-	fl.Flush()
+	send := func(ev event) bool {
+		data, _ := json.Marshal(ev)
+		if _, err := fmt.Fprintf(w, "data: %s\n\n", data); err != nil {
+			return false
+		}
+		fl.Flush()
+		return true
+	}
+	if !send(event{Type: "hello", RunID: s.runID}) {
+		return
+	}
+	if superseded && !send(event{Type: "superseded"}) {
+		return
+	}
+	beat := time.NewTicker(s.heartbeat())
+	defer beat.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-beat.C:
+			if !send(event{Type: "heartbeat", RunID: s.runID}) {
+				return
+			}
 		case ev, ok := <-ch:
-			if !ok {
+			if !ok || !send(ev) {
 				return
 			}
-			data, _ := json.Marshal(ev)
-			if _, err := fmt.Fprintf(w, "data: %s\n\n", data); err != nil {
-				return
-			}
-			fl.Flush()
 		}
 	}
+}
+
+func (s *Server) heartbeat() time.Duration {
+	if s.opt.Heartbeat > 0 {
+		return s.opt.Heartbeat
+	}
+	return Heartbeat
 }

@@ -54,9 +54,17 @@ const maxPages = 32
 type Backend interface {
 	Token(ctx context.Context, c request.Clinician) (heidiapi.Token, error)
 	RefreshToken(ctx context.Context, c request.Clinician, stale heidiapi.JWT) (heidiapi.Token, error)
-	PushNote(ctx context.Context, l launcher.Launch, heidiSessionID, kind string, payload []byte) (message string, err error)
+	// PushNote files a note under l, the view it was pushed from
+	// (l.HeidiSessionID is that view's Heidi session).
+	PushNote(ctx context.Context, l launcher.Launch, kind string, payload []byte) (message string, err error)
 	SessionStarted(l launcher.Launch, heidiSessionID string)
-	RecordingChanged(recording bool)
+	// RecordingChanged: a window started or stopped recording (ask Recording).
+	RecordingChanged()
+	// ViewLeft: the window left launch old for launch by ("" when it closed).
+	// Called with the page server's lock held: it must not call back.
+	ViewLeft(old, by string)
+	// WindowChanged: what WindowState reports may have changed.
+	WindowChanged()
 	ConfirmLaunch(ctx context.Context, l launcher.Launch) (launcher.Outcome, error)
 
 	SettingsState(ctx context.Context) (launcher.SettingsState, error)
@@ -75,6 +83,8 @@ type Options struct {
 	Sandbox      bool
 	Log          *slog.Logger
 	Now          func() time.Time
+	Heartbeat    time.Duration // default Heartbeat (tests shorten it)
+	GoneAfter    time.Duration // default goneAfter (tests shorten it)
 }
 
 // Server is the page server.
@@ -91,34 +101,9 @@ type Server struct {
 	codes    map[string]*pendingCode
 	confirms map[string]*pendingCode
 	pages    map[string]*page
-}
-
-type pendingCode struct {
-	launch  launcher.Launch
-	expires time.Time
-}
-
-type page struct {
-	id         string
-	launch     launcher.Launch
-	heidiSID   string
-	lastToken  heidiapi.JWT
-	recording  bool
-	held       *event // switch waiting for the recording to stop
-	subs       map[chan event]struct{}
-	connected  time.Time
-	lastActive time.Time
-	settings   bool // a settings page, not a widget page
-}
-
-type event struct {
-	Type           string           `json:"type"` // patient | pending | replace | logout
-	LaunchID       string           `json:"launch_id,omitempty"`
-	Patient        *request.Patient `json:"patient,omitempty"`
-	Context        string           `json:"context,omitempty"`
-	HeidiSessionID string           `json:"heidi_session_id,omitempty"`
-	URL            string           `json:"url,omitempty"`
-	Clinician      string           `json:"clinician,omitempty"`
+	runID    string // this run of the tray: a page that sees another one no longer follows the EMR
+	timers   map[*time.Timer]struct{}
+	closed   bool
 }
 
 // New returns a server for the listener's port.
@@ -138,6 +123,7 @@ func New(l net.Listener, b Backend, opt Options) *Server {
 		codes:    map[string]*pendingCode{},
 		confirms: map[string]*pendingCode{},
 		pages:    map[string]*page{},
+		runID:    randomID()[:16],
 	}
 	s.csp = contentSecurityPolicy(opt.WidgetScript)
 	sub, _ := fs.Sub(assets.Web, ".")
@@ -152,6 +138,7 @@ func New(l net.Listener, b Backend, opt Options) *Server {
 	mux.HandleFunc("POST /api/push", s.apiPush)
 	mux.HandleFunc("POST /api/recording", s.apiRecording)
 	mux.HandleFunc("POST /api/session-started", s.apiSessionStarted)
+	mux.HandleFunc("POST /api/discard", s.apiDiscard)
 	mux.HandleFunc("GET /confirm", s.confirmPage)
 	s.registerSettings(mux)
 	mux.HandleFunc("POST /api/confirm", s.apiConfirm)
@@ -188,103 +175,6 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Present delivers a launch: to the page already open (a patient switch, or
-// a clean replacement for another clinician), or through a new one-time URL.
-func (s *Server) Present(l launcher.Launch) launcher.Outcome {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.livePageLocked()
-	if p == nil {
-		return launcher.Outcome{Status: "opened", URL: s.newCodeLocked(l)}
-	}
-	var ev event
-	status := ""
-	if p.launch.Req.Clinician == l.Req.Clinician {
-		ev = event{Type: "patient", LaunchID: l.ID, Patient: l.Req.Patient, Context: l.Req.Context, HeidiSessionID: l.HeidiSessionID}
-		status = "switched"
-	} else {
-		// Never mix clinicians: the page starts over with its own code.
-		ev = event{Type: "replace", LaunchID: l.ID, URL: s.newCodeLocked(l), Clinician: l.Req.Email, Patient: l.Req.Patient}
-		status = "replaced"
-	}
-	if p.recording {
-		p.held = &ev
-		p.sendLocked(event{Type: "pending", LaunchID: l.ID, Patient: l.Req.Patient, Clinician: ev.Clinician})
-		return launcher.Outcome{Status: "switch_pending"}
-	}
-	if ev.Type == "patient" {
-		p.launch = l
-		if l.HeidiSessionID != "" {
-			p.heidiSID = l.HeidiSessionID
-		}
-	}
-	p.sendLocked(ev)
-	return launcher.Outcome{Status: status}
-}
-
-// livePageLocked is the most recently connected page with an open event stream.
-func (s *Server) livePageLocked() *page {
-	var best *page
-	for _, p := range s.pages {
-		if !p.settings && len(p.subs) > 0 && (best == nil || p.connected.After(best.connected)) {
-			best = p
-		}
-	}
-	return best
-}
-
-func (s *Server) newCodeLocked(l launcher.Launch) string {
-	now := s.opt.Now()
-	for c, pc := range s.codes { // sweep: no timers needed
-		if now.After(pc.expires) {
-			delete(s.codes, c)
-		}
-	}
-	code := randomID()
-	s.codes[code] = &pendingCode{launch: l, expires: now.Add(CodeTTL)}
-	return s.origin + "/launch?code=" + code
-}
-
-// Logout signs every page out and forgets every session and code.
-func (s *Server) Logout() { s.closeAll("logout") }
-
-func (s *Server) closeAll(evType string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, p := range s.pages {
-		p.sendLocked(event{Type: evType})
-		for ch := range p.subs {
-			close(ch)
-		}
-		p.subs = nil
-		delete(s.pages, id)
-	}
-	clear(s.codes)
-	clear(s.confirms)
-}
-
-// OpenPages counts pages with a live connection.
-func (s *Server) OpenPages() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, p := range s.pages {
-		if len(p.subs) > 0 {
-			n++
-		}
-	}
-	return n
-}
-
-func (p *page) sendLocked(ev event) {
-	for ch := range p.subs {
-		select {
-		case ch <- ev:
-		default: // a stuck page must not block launches
-		}
-	}
-}
-
 // pageFor is the widget page of the request's cookie.
 func (s *Server) pageFor(r *http.Request) *page { return s.pageByCookie(r, cookieName, false) }
 
@@ -312,10 +202,7 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
 	valid := pc != nil && !s.opt.Now().After(pc.expires)
 	var id string
 	if valid {
-		id = randomID()
-		s.pages[id] = &page{id: id, launch: pc.launch, heidiSID: pc.launch.HeidiSessionID, subs: map[chan event]struct{}{}, lastActive: s.opt.Now(),
-			settings: pc.launch.ID == settingsLaunch}
-		s.trimPagesLocked()
+		id = s.newPageLocked(pc.launch).id
 	}
 	s.mu.Unlock()
 	if !valid {

@@ -35,14 +35,16 @@ func (r *recorder) Token(context.Context, request.Clinician) (heidiapi.Token, er
 func (r *recorder) RefreshToken(ctx context.Context, c request.Clinician, _ heidiapi.JWT) (heidiapi.Token, error) {
 	return r.Token(ctx, c)
 }
-func (r *recorder) PushNote(context.Context, launcher.Launch, string, string, []byte) (string, error) {
+func (r *recorder) PushNote(context.Context, launcher.Launch, string, []byte) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pushes++
 	return "saved", nil
 }
 func (r *recorder) SessionStarted(launcher.Launch, string) {}
-func (r *recorder) RecordingChanged(bool)                  {}
+func (r *recorder) RecordingChanged()                      {}
+func (r *recorder) ViewLeft(string, string)                {}
+func (r *recorder) WindowChanged()                         {}
 
 // unsupported answers the confirmation and settings calls these tests do not make.
 type unsupported struct{}
@@ -183,7 +185,7 @@ func TestCodesAreSingleUseAndExpire(t *testing.T) {
 func TestLocalWebAttacksAreRefused(t *testing.T) {
 	e := newEnv(t)
 	e.redeem(t)
-	push := `{"kind":"data","payload":{"notesData":"x"}}`
+	push := `{"view_id":"L1","kind":"data","payload":{"notesData":"x"}}`
 	cases := []struct {
 		name, method, path, body string
 		hdr                      map[string]string

@@ -18,20 +18,40 @@ type OpenResult struct {
 	LaunchID string `json:"launch_id"`
 }
 
-// Note is what the clinician pushed from Heidi back to the EMR.
+// Note is what the clinician pushed from Heidi back to the EMR. It is filed
+// under the launch (view) the window showed when the note was pushed, which
+// is the launch its recording was made in (docs/clinical-safety.md): the
+// patient, encounter and Heidi session are that launch's, and the patient's
+// name and date of birth are as the window showed them, for the EMR to
+// cross-check before filing.
 type Note struct {
 	ID          string            `json:"id"`
-	LaunchID    string            `json:"launch_id,omitempty"`
+	LaunchID    string            `json:"launch_id"`
 	Kind        string            `json:"kind"` // data | document
 	Time        string            `json:"time"`
 	Clinician   request.Clinician `json:"clinician"`
-	PatientID   string            `json:"patient_id,omitempty"`
+	PatientID   string            `json:"patient_id"` // "" when the launch had no patient
+	PatientName string            `json:"patient_name,omitempty"`
+	PatientDOB  string            `json:"patient_dob,omitempty"`
 	EncounterID string            `json:"encounter_id,omitempty"`
-	SessionID   string            `json:"session_id,omitempty"`
-	Text        string            `json:"text"`
-	Payload     any               `json:"payload"`
-	File        string            `json:"file"`
+	SessionID   string            `json:"session_id,omitempty"` // the launch's Heidi session, if one started
+	// Warning is set when what Heidi sent disagrees with the launch (another
+	// session or patient id in the payload): check before filing.
+	Warning string `json:"warning,omitempty"`
+	Text    string `json:"text"`
+	Payload any    `json:"payload"`
+	File    string `json:"file"`
 }
+
+// WaitedNote is the answer to POST /v1/open?wait=note: the note, with what
+// the open itself did.
+type WaitedNote struct {
+	Note
+	Open OpenResult `json:"open"`
+}
+
+// MaxWaitSeconds bounds ?wait=note&timeout=SECONDS.
+const MaxWaitSeconds = 24 * 60 * 60
 
 // Event is one item of GET /v1/events.
 type Event struct {
@@ -39,6 +59,8 @@ type Event struct {
 	Note *Note  `json:"note,omitempty"`
 	// State carries tray state changes (e.g. recording).
 	State StateKind `json:"state,omitempty"`
+	// Window carries changes of the window that follows the EMR.
+	Window *WindowState `json:"window,omitempty"`
 }
 
 // Status is the answer to GET /v1/status.
@@ -90,6 +112,7 @@ const (
 	CodeTimeout             = "timeout"              // the request ran out of time
 	CodeBrowserFailed       = "browser_failed"       // the browser could not be started
 	CodeShuttingDown        = "shutting_down"        // the tray is stopping
+	CodeSuperseded          = "superseded"           // the window moved to another launch before a note was pushed
 	CodeInternal            = "internal"             // a bug: the message and the log say more
 )
 
@@ -126,3 +149,28 @@ const (
 	StatusConfirm       = "confirm"        // the person at the screen must confirm first
 	StatusLoggedOut     = "logged_out"     // a logout URL signed every window out
 )
+
+// WindowState is the answer to GET /v1/window and the "window" event: the
+// Heidi window that follows the EMR, if any.
+type WindowState struct {
+	Open           bool               `json:"open"`      // a window follows the EMR
+	Following      bool               `json:"following"` // (a superseded or disconnected window does not)
+	LaunchID       string             `json:"launch_id,omitempty"`
+	Clinician      *request.Clinician `json:"clinician,omitempty"`
+	Patient        *request.Patient   `json:"patient"` // null: no patient
+	EncounterID    string             `json:"encounter_id,omitempty"`
+	HeidiSessionID string             `json:"heidi_session_id,omitempty"`
+	Recording      bool               `json:"recording"`
+	// AwaitingNote: a recording stopped and its note was neither pushed nor
+	// discarded; a switch waits for it.
+	AwaitingNote bool           `json:"awaiting_note"`
+	Pending      *PendingSwitch `json:"pending"` // null: nothing waiting
+}
+
+// PendingSwitch is a launch waiting for the recording (or its note).
+type PendingSwitch struct {
+	LaunchID  string             `json:"launch_id"`
+	Patient   *request.Patient   `json:"patient"`
+	Replace   bool               `json:"replace"` // another clinician
+	Clinician *request.Clinician `json:"clinician,omitempty"`
+}

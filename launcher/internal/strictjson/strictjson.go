@@ -28,7 +28,7 @@ func Decode(body []byte, v any) error {
 		case errors.Is(err, io.EOF):
 			return errors.New("the body is empty; send a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return fmt.Errorf("unknown field %s; see docs/ipc.md for the accepted fields", strings.TrimPrefix(err.Error(), "json: unknown field "))
+			return fmt.Errorf("unknown field %s; check the field names against the documentation", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
 		return fmt.Errorf("the body is not valid JSON: %v", err)
 	}

@@ -1,0 +1,384 @@
+package webui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/heidi-tray/heidi-tray/launcher"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
+	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
+)
+
+// Attribution by construction (docs/clinical-safety.md): every state a
+// window is put in is a view with the id of the launch that made it. The
+// page names the view with every call that records something (a note, a
+// Heidi session, a recording), and the server files it under that view,
+// never under "what the window shows now". A switch that would take the
+// window away from a recording, or from a recording whose note has not been
+// pushed yet, is held until the clinician pushes that note or discards it.
+
+// Timings of a window's life.
+const (
+	// pendingCodeReuse: an open that arrives while a window is still
+	// loading (its code issued this recently, not yet redeemed) updates
+	// that window's launch instead of opening a second window.
+	pendingCodeReuse = 10 * time.Second
+	// goneAfter: a window whose event stream has been closed this long is
+	// gone: it records nothing any more.
+	goneAfter = 30 * time.Second
+	// Heartbeat is how often an open event stream hears from the tray; a
+	// page that hears nothing for three of them stops following the EMR.
+	Heartbeat = 15 * time.Second
+	// maxViews bounds the views a page remembers (older ones are refused).
+	maxViews = 64
+)
+
+type pendingCode struct {
+	launch  launcher.Launch
+	issued  time.Time
+	expires time.Time
+}
+
+// view is one state a window was put in.
+type view struct {
+	launch   launcher.Launch // ID is the view's id; Req the clinician, patient, encounter, context
+	heidiSID string          // the Heidi session the widget uses for it (stored, or started in it)
+}
+
+// wire is what the page is told about a view.
+func (v *view) wire() *viewEvent {
+	return &viewEvent{ID: v.launch.ID, Patient: v.launch.Req.Patient, EncounterID: v.launch.Req.EncounterID,
+		Context: v.launch.Req.Context, HeidiSessionID: v.heidiSID}
+}
+
+type viewEvent struct {
+	ID             string           `json:"id"`
+	Patient        *request.Patient `json:"patient"` // null: no patient
+	EncounterID    string           `json:"encounter_id,omitempty"`
+	Context        string           `json:"context,omitempty"`
+	HeidiSessionID string           `json:"heidi_session_id,omitempty"`
+}
+
+// held is a switch waiting for the recording (or its note) to be done.
+type held struct {
+	launch  launcher.Launch
+	replace bool // another clinician: the window starts over when applied
+}
+
+type page struct {
+	id        string
+	clinician request.Clinician
+	views     map[string]*view
+	order     []string // view ids, oldest first
+	current   string   // the view shown now
+	lastToken heidiapi.JWT
+
+	recording     bool
+	recordingView string // the view the last recording was made in
+	awaitingNote  bool   // that recording stopped; its note is not pushed or discarded yet
+	held          *held
+
+	subs       map[chan event]struct{}
+	connected  time.Time
+	lastActive time.Time
+	goneTimer  *time.Timer
+	superseded bool
+	settings   bool // a settings page, not a widget page
+}
+
+// event is one message on a page's event stream.
+type event struct {
+	Type string `json:"type"` // hello | heartbeat | show | pending | replace | superseded | logout
+	// RunID: this run of the tray (hello, heartbeat).
+	RunID string     `json:"run_id,omitempty"`
+	View  *viewEvent `json:"view,omitempty"` // show
+	// pending: what is waiting, and why.
+	PendingID string           `json:"pending_id,omitempty"`
+	Patient   *request.Patient `json:"patient,omitempty"`
+	Clinician string           `json:"clinician,omitempty"`
+	Reason    string           `json:"reason,omitempty"` // recording | note
+	URL       string           `json:"url,omitempty"`    // replace: a path on this origin
+}
+
+func (p *page) currentView() *view { return p.views[p.current] }
+
+// addViewLocked makes l a view of p and shows it (without telling the page).
+func (p *page) addViewLocked(l launcher.Launch) *view {
+	v := &view{launch: l, heidiSID: l.HeidiSessionID}
+	if _, dup := p.views[l.ID]; !dup {
+		p.order = append(p.order, l.ID)
+	}
+	p.views[l.ID] = v
+	for len(p.order) > maxViews {
+		delete(p.views, p.order[0])
+		p.order = p.order[1:]
+	}
+	p.current = l.ID
+	return v
+}
+
+func (s *Server) newPageLocked(l launcher.Launch) *page {
+	p := &page{id: randomID(), clinician: l.Req.Clinician, views: map[string]*view{}, subs: map[chan event]struct{}{},
+		lastActive: s.opt.Now(), settings: l.ID == settingsLaunch}
+	if !p.settings {
+		p.addViewLocked(l)
+		// One window follows the EMR: any other stops, and says so.
+		for _, o := range s.pages {
+			if !o.settings && o.current != "" && !o.superseded {
+				s.supersedeLocked(o, l.ID)
+			}
+		}
+	}
+	s.pages[p.id] = p
+	s.trimPagesLocked()
+	return p
+}
+
+// supersedeLocked tells a window it no longer follows the EMR.
+func (s *Server) supersedeLocked(p *page, by string) {
+	p.superseded = true
+	p.held = nil
+	if old := p.current; old != "" && s.backend != nil {
+		s.backend.ViewLeft(old, by)
+	}
+	p.sendLocked(event{Type: "superseded"})
+}
+
+// Present delivers a launch: to the window that follows the EMR (a patient
+// switch, or a clean replacement for another clinician, held while a
+// recording or its note is outstanding), to a window still loading, or
+// through a new one-time URL.
+func (s *Server) Present(l launcher.Launch) launcher.Outcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.livePageLocked()
+	if p == nil {
+		if pc := s.loadingCodeLocked(); pc != nil && l.NewWindow {
+			s.dropCodesLocked(pc.launch.ID)
+		} else if pc != nil {
+			if s.backend != nil {
+				s.backend.ViewLeft(pc.launch.ID, l.ID)
+			}
+			pc.launch = l // the window that is loading will show this launch
+			return launcher.Outcome{Status: "opened"}
+		}
+		return launcher.Outcome{Status: "opened", URL: s.newCodeLocked(l)}
+	}
+	h := &held{launch: l, replace: p.clinician != l.Req.Clinician}
+	if p.recording || p.awaitingNote {
+		if p.held != nil && s.backend != nil {
+			s.backend.ViewLeft(p.held.launch.ID, l.ID) // a newer switch replaces the one waiting
+		}
+		p.held = h
+		reason := "note"
+		if p.recording {
+			reason = "recording"
+		}
+		ev := event{Type: "pending", PendingID: l.ID, Patient: l.Req.Patient, Reason: reason}
+		if h.replace {
+			ev.Clinician = l.Req.Email
+		}
+		p.sendLocked(ev)
+		return launcher.Outcome{Status: "switch_pending"}
+	}
+	s.applyLocked(p, h)
+	if h.replace {
+		return launcher.Outcome{Status: "replaced"}
+	}
+	return launcher.Outcome{Status: "switched"}
+}
+
+// applyLocked puts the window in the held launch: one function for every
+// path (a direct switch, a held switch after its note, a replacement).
+func (s *Server) applyLocked(p *page, h *held) {
+	p.held = nil
+	old := p.current
+	if h.replace {
+		// Never mix clinicians: the window starts over with a code made
+		// now, so it cannot expire while a recording runs.
+		if s.backend != nil {
+			s.backend.ViewLeft(old, h.launch.ID)
+		}
+		u := s.newCodeLocked(h.launch)
+		p.superseded = true // its successor follows the EMR once it loads
+		p.sendLocked(event{Type: "replace", URL: strings.TrimPrefix(u, s.origin)})
+		return
+	}
+	v := p.addViewLocked(h.launch)
+	if s.backend != nil && old != "" && old != v.launch.ID {
+		s.backend.ViewLeft(old, v.launch.ID)
+	}
+	p.sendLocked(event{Type: "show", View: v.wire()})
+}
+
+// livePageLocked is the window that follows the EMR: the most recently
+// connected widget page with an open event stream that was not superseded.
+func (s *Server) livePageLocked() *page {
+	var best *page
+	for _, p := range s.pages {
+		if !p.settings && !p.superseded && len(p.subs) > 0 && (best == nil || p.connected.After(best.connected)) {
+			best = p
+		}
+	}
+	return best
+}
+
+// loadingCodeLocked is a widget page's code issued moments ago and not yet
+// redeemed: its window is still loading.
+func (s *Server) loadingCodeLocked() *pendingCode {
+	now := s.opt.Now()
+	var best *pendingCode
+	for _, pc := range s.codes {
+		if pc.launch.ID != settingsLaunch && now.Before(pc.expires) && now.Sub(pc.issued) < pendingCodeReuse && (best == nil || pc.issued.After(best.issued)) {
+			best = pc
+		}
+	}
+	return best
+}
+
+// dropCodesLocked invalidates the unredeemed codes of a launch.
+func (s *Server) dropCodesLocked(launchID string) {
+	for c, pc := range s.codes {
+		if pc.launch.ID == launchID {
+			delete(s.codes, c)
+		}
+	}
+}
+
+func (s *Server) newCodeLocked(l launcher.Launch) string {
+	now := s.opt.Now()
+	for c, pc := range s.codes { // sweep: no timers needed
+		if now.After(pc.expires) {
+			delete(s.codes, c)
+		}
+	}
+	code := randomID()
+	s.codes[code] = &pendingCode{launch: l, issued: now, expires: now.Add(CodeTTL)}
+	return s.origin + "/launch?code=" + code
+}
+
+// Logout signs every page out and forgets every session and code.
+func (s *Server) Logout() {
+	s.closeAll("logout")
+	s.notifyRecording()
+}
+
+func (s *Server) closeAll(evType string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, p := range s.pages {
+		p.sendLocked(event{Type: evType})
+		for ch := range p.subs {
+			close(ch)
+		}
+		p.subs = nil
+		if p.goneTimer != nil {
+			p.goneTimer.Stop()
+		}
+		if p.current != "" && s.backend != nil {
+			s.backend.ViewLeft(p.current, "")
+		}
+		delete(s.pages, id)
+	}
+	clear(s.codes)
+	clear(s.confirms)
+}
+
+// OpenPages counts widget pages with a live connection.
+func (s *Server) OpenPages() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, p := range s.pages {
+		if len(p.subs) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func (p *page) sendLocked(ev event) {
+	for ch := range p.subs {
+		select {
+		case ch <- ev:
+		default: // a stuck page must not block launches; its heartbeat lapses
+		}
+	}
+}
+
+// Recording reports whether any window records now.
+func (s *Server) Recording() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.pages {
+		if p.recording {
+			return true
+		}
+	}
+	return false
+}
+
+// windowChanged tells the core the window's state may have changed. Call
+// it without s.mu held.
+func (s *Server) windowChanged() {
+	if s.backend != nil {
+		s.backend.WindowChanged()
+	}
+}
+
+// notifyRecording tells the core that a window's recording state changed;
+// it asks Recording for the truth, so calls may arrive in any order. Call
+// it without s.mu held.
+func (s *Server) notifyRecording() {
+	if s.backend != nil {
+		s.backend.RecordingChanged()
+		s.backend.WindowChanged()
+	}
+}
+
+// streamClosedLocked starts the clock on a window whose last event stream
+// closed: if it does not come back, it is gone and records nothing.
+func (s *Server) streamClosedLocked(p *page) {
+	if len(p.subs) > 0 || p.goneTimer != nil {
+		return
+	}
+	after := s.opt.GoneAfter
+	if after <= 0 {
+		after = goneAfter
+	}
+	p.goneTimer = time.AfterFunc(after, func() {
+		s.mu.Lock()
+		p.goneTimer = nil
+		gone := len(p.subs) == 0 && p.recording
+		if gone {
+			p.recording = false
+			s.opt.Log.Info("a window closed during a recording; it no longer counts as recording", "view", p.current)
+		}
+		s.mu.Unlock()
+		if gone {
+			s.notifyRecording()
+		}
+	})
+}
+
+// WindowState describes the window that follows the EMR (GET /v1/window).
+func (s *Server) WindowState() wire.WindowState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.livePageLocked()
+	if p == nil {
+		return wire.WindowState{}
+	}
+	ws := wire.WindowState{Open: true, Following: true, Clinician: &p.clinician, Recording: p.recording, AwaitingNote: p.awaitingNote}
+	if v := p.currentView(); v != nil {
+		ws.LaunchID, ws.Patient, ws.EncounterID, ws.HeidiSessionID = v.launch.ID, v.launch.Req.Patient, v.launch.Req.EncounterID, v.heidiSID
+	}
+	if p.held != nil {
+		ws.Pending = &wire.PendingSwitch{LaunchID: p.held.launch.ID, Patient: p.held.launch.Req.Patient, Replace: p.held.replace}
+		if p.held.replace {
+			ws.Pending.Clinician = &p.held.launch.Req.Clinician
+		}
+	}
+	return ws
+}
