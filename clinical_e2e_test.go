@@ -125,7 +125,9 @@ func TestClinicalLateNoteOfARecordingIsFiledUnderItsPatient(t *testing.T) {
 		t.Fatalf("--wait-note printed %s", waitOut)
 	}
 	// Then, and only then, the window moves to P-2: banner and widget agree.
-	s := waitFor(t, ctx, "the switch to P-2", func(s sbx) bool { return s.Patient != nil && s.Patient.ID == "P-2" && s.SessionID != p1.SessionID && s.SessionID != "" })
+	s := waitFor(t, ctx, "the switch to P-2", func(s sbx) bool {
+		return s.Patient != nil && s.Patient.ID == "P-2" && s.SessionID != p1.SessionID && s.SessionID != ""
+	})
 	if got := text(t, ctx, "#patient-name"); got != "John Smith" {
 		t.Fatalf("banner %q with the widget on %s", got, s.Patient.ID)
 	}

@@ -224,7 +224,9 @@ func TestPatientSwitchInTheSamePage(t *testing.T) {
 		t.Fatalf("switch: %+v", r)
 	}
 	// A switch opens the patient in a session of its own.
-	s := waitFor(t, ctx, "the switch", func(s sbx) bool { return s.Patient != nil && s.Patient.ID == "P-2" && s.SessionID != "" && s.SessionID != first.SessionID })
+	s := waitFor(t, ctx, "the switch", func(s sbx) bool {
+		return s.Patient != nil && s.Patient.ID == "P-2" && s.SessionID != "" && s.SessionID != first.SessionID
+	})
 	if s.Constructed != 1 {
 		t.Fatalf("after the switch: %+v", s)
 	}
