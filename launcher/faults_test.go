@@ -302,6 +302,7 @@ func TestLoadMixedRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	start := time.Now()
 	round(2000) // warm up pools and caches
 	before := measure()
 	round(10000)
@@ -312,10 +313,11 @@ func TestLoadMixedRequests(t *testing.T) {
 	r.opener.mu.Lock()
 	opened := len(r.opener.urls)
 	r.opener.mu.Unlock()
-	// No window ever loads here, so every valid open goes to the one window
-	// still loading (docs/clinical-safety.md: one window per clinician).
-	if opened != 1 {
-		t.Fatalf("%d browser windows opened for %d valid requests, want 1", opened, 12000/3)
+	// No window ever loads here, so every valid open goes to the window
+	// still loading (docs/clinical-safety.md: one window per clinician),
+	// which counts as loading for 10 s after its link was made.
+	if most := int(time.Since(start)/(10*time.Second)) + 1; opened < 1 || opened > most {
+		t.Fatalf("%d browser windows opened for %d valid requests in %s, want 1 to %d", opened, 12000/3, time.Since(start).Round(time.Second), most)
 	}
 	// Memory flat: pending launch codes are bounded by their 60 s life, so
 	// allow for them, but not for growth per request beyond that.

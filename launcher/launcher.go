@@ -340,6 +340,7 @@ func (l *Launcher) Status(ctx context.Context) wire.Status {
 		}
 	}
 	s := wire.Status{
+		APIVersion: wire.APIVersion, Capabilities: wire.Capabilities,
 		Version: l.d.Version, PID: pid(), Sandbox: l.d.Sandbox, State: st.Kind, Message: st.Message,
 		Region: l.d.Settings.Region, Environment: l.d.Settings.Environment, KeyRegions: regions,
 		Tokens: l.cache.Len(), Endpoint: l.d.Endpoint,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,12 +21,10 @@ func (l *Launcher) PushNote(ctx context.Context, wl Launch, kind string, payload
 		return "", errors.New("the outbox is not configured")
 	}
 	now := time.Now()
-	id := outbox.NewID(now)
 	n := wire.Note{
-		ID: id, LaunchID: wl.ID, Kind: kind, Time: now.UTC().Format(time.RFC3339Nano),
-		Clinician: wl.Req.Clinician, EncounterID: wl.Req.EncounterID, SessionID: wl.HeidiSessionID,
-		Text: NoteText(kind, payload), Payload: json.RawMessage(payload),
-		File: filepath.Join(l.d.Outbox.Dir, id+".json"),
+		ID: outbox.NewID(now), ContentKey: outbox.ContentKey(wl.ID, kind, payload), LaunchID: wl.ID, Kind: kind,
+		Time: now.UTC().Format(time.RFC3339Nano), Clinician: wl.Req.Clinician, EncounterID: wl.Req.EncounterID,
+		SessionID: wl.HeidiSessionID, Text: NoteText(kind, payload), Payload: json.RawMessage(payload),
 	}
 	if p := wl.Req.Patient; p != nil {
 		n.PatientID, n.PatientName, n.PatientDOB = p.ID, p.Name, p.DOB
@@ -36,10 +33,15 @@ func (l *Launcher) PushNote(ctx context.Context, wl Launch, kind string, payload
 	if n.Warning != "" {
 		l.d.Log.Warn("a pushed note disagrees with its launch", "launch_id", wl.ID, "warning", n.Warning)
 	}
-	if _, err := l.d.Outbox.Save(id, n); err != nil {
+	n, dup, err := l.d.Outbox.Add(n)
+	if err != nil {
 		return "", fmt.Errorf("the note could not be saved: %w", err)
 	}
-	l.d.Log.Info("note saved to the outbox", "note_id", id, "kind", kind, "clinician", wl.Req.Clinician, "launch_id", wl.ID)
+	if dup {
+		l.d.Log.Info("a note pushed again was recognised", "note_id", n.ID, "launch_id", wl.ID)
+		return "Already saved for the EMR.", nil
+	}
+	l.d.Log.Info("note saved to the outbox", "note_id", n.ID, "seq", n.Seq, "kind", kind, "clinician", wl.Req.Clinician, "launch_id", wl.ID)
 	msg := "Saved for the EMR."
 	if l.d.Settings.Clipboard && l.d.Clipboard != nil && n.Text != "" {
 		if err := l.d.Clipboard(n.Text); err != nil {
@@ -110,6 +112,54 @@ func NoteText(kind string, payload []byte) string {
 	return str("noteData")
 }
 
+// Notes lists unacknowledged notes after the cursor, oldest first, and the
+// feed's last sequence number.
+func (l *Launcher) Notes(_ context.Context, after uint64, limit int) ([]wire.Note, uint64, error) {
+	if l.d.Outbox == nil {
+		return nil, 0, errors.New("the outbox is not configured")
+	}
+	last := l.d.Outbox.LastSeq()
+	notes, err := l.d.Outbox.Pending(after, limit)
+	return notes, last, err
+}
+
+// AckNote files a note as done for the EMR.
+func (l *Launcher) AckNote(_ context.Context, id, owner string) (already bool, err error) {
+	already, err = l.d.Outbox.Ack(id, owner)
+	switch {
+	case errors.Is(err, outbox.ErrUnknown):
+		return false, fail(wire.CodeNotFound, fmt.Errorf("there is no note %q (it may have been acknowledged and removed)", id))
+	case errors.Is(err, outbox.ErrClaimed):
+		return false, fail(wire.CodeClaimed, err)
+	case err != nil:
+		return false, err
+	}
+	if !already {
+		l.d.Log.Info("note acknowledged by the EMR", "note_id", id)
+	}
+	return already, nil
+}
+
+// ClaimNote reserves a note for one EMR process for a while.
+func (l *Launcher) ClaimNote(_ context.Context, id, owner string, lease time.Duration) error {
+	err := l.d.Outbox.Claim(id, owner, lease)
+	switch {
+	case errors.Is(err, outbox.ErrUnknown):
+		return fail(wire.CodeNotFound, fmt.Errorf("there is no pending note %q", id))
+	case errors.Is(err, outbox.ErrClaimed):
+		return fail(wire.CodeClaimed, err)
+	}
+	return err
+}
+
+// LastSeq is the feed's last sequence number (heartbeats carry it).
+func (l *Launcher) LastSeq() uint64 {
+	if l.d.Outbox == nil {
+		return 0
+	}
+	return l.d.Outbox.LastSeq()
+}
+
 // Subscribe streams events until ctx ends.
 func (l *Launcher) Subscribe(ctx context.Context) <-chan wire.Event {
 	return l.hub.subscribe(ctx)
@@ -174,7 +224,7 @@ func (h *hub) init() {
 }
 
 func (h *hub) subscribe(ctx context.Context) <-chan wire.Event {
-	ch := make(chan wire.Event, 64)
+	ch := make(chan wire.Event, subBuffer)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -194,6 +244,11 @@ func (h *hub) subscribe(ctx context.Context) <-chan wire.Event {
 	return ch
 }
 
+// subBuffer is a subscriber's queue. A subscriber that falls this far
+// behind is cut off with a "dropped" event in the last slot: it reconnects
+// with its cursor and replays from the outbox (docs/ipc.md).
+const subBuffer = 256
+
 func (h *hub) publish(ev wire.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -201,10 +256,13 @@ func (h *hub) publish(ev wire.Event) {
 		h.answerLocked(ev.Note.LaunchID, waitResult{note: ev.Note})
 	}
 	for ch := range h.subs {
-		select {
-		case ch <- ev:
-		default:
+		if len(ch) < cap(ch)-1 {
+			ch <- ev
+			continue
 		}
+		ch <- wire.Event{Type: "dropped"}
+		delete(h.subs, ch)
+		close(ch)
 	}
 }
 

@@ -76,6 +76,8 @@ type App struct {
 	failed   chan struct{}
 	failOnce sync.Once
 	closed   sync.Once
+	stop     chan struct{} // closed by Close: background loops end
+	outbox   *outbox.Outbox
 }
 
 // New provisions every part; nothing serves until Start. On error, what was
@@ -87,7 +89,7 @@ func New(opt Options) (_ *App, err error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	a := &App{opt: opt, log: opt.Log, Settings: opt.Config.Settings, failed: make(chan struct{})}
+	a := &App{opt: opt, log: opt.Log, Settings: opt.Config.Settings, failed: make(chan struct{}), stop: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			a.cleanup()
@@ -137,10 +139,11 @@ func New(opt Options) (_ *App, err error) {
 	if err := paths.EnsurePrivateDir(stateDir); err != nil {
 		return nil, err
 	}
-	box, err := outbox.New(filepath.Join(stateDir, "outbox"))
+	box, err := outbox.Open(filepath.Join(stateDir, "outbox"), settings.AckedNoteRetention)
 	if err != nil {
 		return nil, err
 	}
+	a.outbox = box
 	sess, err := sessions.Open(filepath.Join(stateDir, "sessions.json"))
 	if err != nil {
 		return nil, err
@@ -203,9 +206,29 @@ func WidgetScript(s config.Settings, sandbox bool) string {
 	return webui.ProductionWidget
 }
 
-// Start serves the page server and, when it has a listener, the local API.
-// A server that stops on its own closes Failed.
+// sweepEvery is how often acknowledged notes past their retention go.
+const sweepEvery = time.Hour
+
+// Start serves the page server and, when it has a listener, the local API,
+// and keeps the outbox within its retention. A server that stops on its
+// own closes Failed.
 func (a *App) Start(ctx context.Context) {
+	a.wg.Add(1)
+	go func() { // owned by the App: Close stops it through a.stop
+		defer a.wg.Done()
+		t := time.NewTicker(sweepEvery)
+		defer t.Stop()
+		for {
+			if n := a.outbox.Sweep(); n > 0 {
+				a.log.Info("acknowledged notes past their retention removed", "count", n)
+			}
+			select {
+			case <-t.C:
+			case <-a.stop:
+				return
+			}
+		}
+	}()
 	a.serve("page server", func() error { return a.Pages.Serve(a.pageLn) })
 	if a.opt.IPC != nil {
 		a.serve("local API", func() error { return a.API.Serve(a.opt.IPC) })
@@ -240,6 +263,7 @@ func (a *App) Close() {
 	a.closed.Do(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
+		close(a.stop)
 		// Waiters and event streams hear why they end before the servers stop.
 		a.Launcher.Close()
 		if err := a.API.Shutdown(sctx); err != nil {

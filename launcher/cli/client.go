@@ -112,3 +112,5 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+func jsonCompact(v any) ([]byte, error) { return json.Marshal(v) }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -25,18 +26,19 @@ import (
 
 // Settings are the effective settings.
 type Settings struct {
-	Region              string   // default region for launches: AU EU UK US CA
-	Environment         string   // production | staging
-	APIBase             string   // overrides the JWT endpoint's base URL
-	Browser             string   // app | default | a command (the URL is appended)
-	Port                int      // loopback port of the page server; 0 = chosen once and remembered
-	WidgetScript        string   // overrides the widget SDK URL
-	AllowedEmailDomains []string // launches for other domains are refused
-	Clipboard           bool     // copy pushed notes to the clipboard
-	ProductName         string   // shown by Heidi during sign-up
-	LogLevel            string   // info | debug
-	Autostart           bool     // install sets up start at login
-	Disabled            bool     // an administrator's kill switch
+	Region              string        // default region for launches: AU EU UK US CA
+	Environment         string        // production | staging
+	APIBase             string        // overrides the JWT endpoint's base URL
+	Browser             string        // app | default | a command (the URL is appended)
+	Port                int           // loopback port of the page server; 0 = chosen once and remembered
+	WidgetScript        string        // overrides the widget SDK URL
+	AllowedEmailDomains []string      // launches for other domains are refused
+	Clipboard           bool          // copy pushed notes to the clipboard
+	ProductName         string        // shown by Heidi during sign-up
+	LogLevel            string        // info | debug
+	AckedNoteRetention  time.Duration // how long acknowledged notes stay on disk
+	Autostart           bool          // install sets up start at login
+	Disabled            bool          // an administrator's kill switch
 }
 
 // Source says where a setting's value came from.
@@ -193,6 +195,15 @@ var all = []setting{
 			return nil
 		}, func(s *Settings) string { return strconv.FormatBool(s.Disabled) },
 		func(s *Settings, _ string) { s.Disabled = true }}, // a kill switch that cannot be read is on
+	{"acked_note_retention", "how long a note the EMR acknowledged stays on disk (0s: deleted at once; at most 720h)", "24h",
+		func(s *Settings, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || d > 720*time.Hour {
+				return errors.New("must be a duration from 0s to 720h, e.g. 24h")
+			}
+			s.AckedNoteRetention = d
+			return nil
+		}, func(s *Settings) string { return s.AckedNoteRetention.String() }, nil},
 	{"log_level", "info or debug", "info",
 		func(s *Settings, v string) error {
 			if v != "info" && v != "debug" {

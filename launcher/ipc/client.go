@@ -41,6 +41,12 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Message }
 
+// Do calls any endpoint: in (if not nil) is sent as JSON, the answer is
+// decoded into out (if not nil); an error answer is an *APIError.
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	return c.do(ctx, method, path, in, out)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -138,9 +144,35 @@ func (c *Client) Quit(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/quit", struct{}{}, nil)
 }
 
+// Notes lists unacknowledged notes after a cursor.
+func (c *Client) Notes(ctx context.Context, after uint64) (wire.NotesPage, error) {
+	var p wire.NotesPage
+	return p, c.do(ctx, http.MethodGet, "/v1/notes?after="+strconv.FormatUint(after, 10), nil, &p)
+}
+
+// AckNote files a note as done; owner may be "".
+func (c *Client) AckNote(ctx context.Context, id, owner string) (status string, err error) {
+	var out struct{ Status string }
+	var body any = struct{}{}
+	if owner != "" {
+		body = map[string]string{"owner": owner}
+	}
+	return out.Status, c.do(ctx, http.MethodPost, "/v1/notes/"+url.PathEscape(id)+"/ack", body, &out)
+}
+
 // Events streams events to fn until ctx ends or fn returns false.
 func (c *Client) Events(ctx context.Context, fn func(wire.Event) bool) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://heidi-tray/v1/events", nil)
+	return c.EventsAfter(ctx, -1, fn)
+}
+
+// EventsAfter is Events with a cursor: after >= 0 first replays the pending
+// notes after it.
+func (c *Client) EventsAfter(ctx context.Context, after int64, fn func(wire.Event) bool) error {
+	u := "http://heidi-tray/v1/events"
+	if after >= 0 {
+		u += "?after=" + strconv.FormatInt(after, 10)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}

@@ -54,8 +54,16 @@ func (f *fakeService) Status(context.Context) wire.Status {
 func (f *fakeService) OpenSettings() error                     { return nil }
 func (f *fakeService) KeysChanged()                            {}
 func (f *fakeService) Window(context.Context) wire.WindowState { return wire.WindowState{} }
-func (f *fakeService) DefaultRegion() string                   { return "AU" }
-func (f *fakeService) Quit()                                   {}
+func (f *fakeService) Notes(context.Context, uint64, int) ([]wire.Note, uint64, error) {
+	return nil, 0, nil
+}
+func (f *fakeService) AckNote(context.Context, string, string) (bool, error) { return false, nil }
+func (f *fakeService) ClaimNote(context.Context, string, string, time.Duration) error {
+	return nil
+}
+func (f *fakeService) LastSeq() uint64       { return 0 }
+func (f *fakeService) DefaultRegion() string { return "AU" }
+func (f *fakeService) Quit()                 {}
 func (f *fakeService) WaitNote(ctx context.Context, id string) (*wire.Note, error) {
 	return &wire.Note{ID: "n1", LaunchID: id, Text: "hello"}, nil
 }

@@ -33,6 +33,13 @@ type Service interface {
 	WaitNote(ctx context.Context, launchID string) (*wire.Note, error)
 	// Window describes the window that follows the EMR.
 	Window(ctx context.Context) wire.WindowState
+	// Notes lists unacknowledged notes after a cursor, and the last seq.
+	Notes(ctx context.Context, after uint64, limit int) ([]wire.Note, uint64, error)
+	// AckNote files a note as done; ClaimNote reserves it for one owner.
+	AckNote(ctx context.Context, id, owner string) (already bool, err error)
+	ClaimNote(ctx context.Context, id, owner string, lease time.Duration) error
+	// LastSeq is the note feed's last sequence number.
+	LastSeq() uint64
 	// Subscribe streams events until ctx ends.
 	Subscribe(ctx context.Context) <-chan wire.Event
 	// OpenSettings opens the settings page in the browser.
@@ -108,6 +115,7 @@ func NewServer(svc Service, log *slog.Logger) *Server {
 	mux.HandleFunc("GET /v1/window", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.svc.Window(r.Context()))
 	})
+	s.registerNotes(mux)
 	mux.HandleFunc("POST /v1/quit", s.quit)
 	mux.HandleFunc("POST /v1/setup", s.setup)
 	mux.HandleFunc("POST /v1/keys-changed", func(w http.ResponseWriter, r *http.Request) {
@@ -158,7 +166,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(&jsonErrors{ResponseWriter: w}, r)
 	})
 }
 
@@ -284,24 +292,6 @@ func (s *Server) quit(w http.ResponseWriter, r *http.Request) {
 }
 
 // events streams newline-delimited JSON events until the client goes away.
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeErr(w, http.StatusInternalServerError, "no_stream", "streaming is not supported here")
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.WriteHeader(http.StatusOK)
-	fl.Flush()
-	ch := s.svc.Subscribe(r.Context())
-	enc := json.NewEncoder(w)
-	for ev := range ch {
-		if enc.Encode(ev) != nil {
-			return
-		}
-		fl.Flush()
-	}
-}
 
 func (s *Server) writeError(w http.ResponseWriter, err error) {
 	var ce coded

@@ -25,7 +25,12 @@ type OpenResult struct {
 // name and date of birth are as the window showed them, for the EMR to
 // cross-check before filing.
 type Note struct {
-	ID          string            `json:"id"`
+	ID string `json:"id"`
+	// Seq orders the feed: it only grows (GET /v1/notes?after=SEQ).
+	Seq uint64 `json:"seq"`
+	// ContentKey is the same for a re-push of the same content from the
+	// same launch, which is recognised and not saved twice.
+	ContentKey  string            `json:"content_key"`
 	LaunchID    string            `json:"launch_id"`
 	Kind        string            `json:"kind"` // data | document
 	Time        string            `json:"time"`
@@ -41,6 +46,12 @@ type Note struct {
 	Text    string `json:"text"`
 	Payload any    `json:"payload"`
 	File    string `json:"file"`
+}
+
+// NotesPage is the answer to GET /v1/notes.
+type NotesPage struct {
+	Notes   []Note `json:"notes"`    // unacknowledged, oldest first
+	LastSeq uint64 `json:"last_seq"` // the feed's last sequence number
 }
 
 // WaitedNote is the answer to POST /v1/open?wait=note: the note, with what
@@ -61,10 +72,27 @@ type Event struct {
 	State StateKind `json:"state,omitempty"`
 	// Window carries changes of the window that follows the EMR.
 	Window *WindowState `json:"window,omitempty"`
+	// LastSeq: heartbeat, the feed's last note; dropped, the last note
+	// this stream delivered (reconnect with ?after= it).
+	LastSeq uint64 `json:"last_seq,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// APIVersion is the local API's version (docs/ipc.md, "Versions"). It
+// changes only for a change an existing client could trip over; additions
+// are announced in Capabilities instead.
+const APIVersion = 1
+
+// Capabilities this tray's local API has (Status.Capabilities).
+var Capabilities = []string{
+	"open", "open.wait_note", "open.wait_timeout", "url", "window", "events", "events.replay", "events.heartbeat",
+	"notes", "notes.ack", "notes.claim", "logout", "setup", "quit",
 }
 
 // Status is the answer to GET /v1/status.
 type Status struct {
+	APIVersion   int      `json:"api_version"`
+	Capabilities []string `json:"capabilities"`
 	Version     string    `json:"version"`
 	PID         int       `json:"pid"`
 	Sandbox     bool      `json:"sandbox"`
@@ -113,6 +141,7 @@ const (
 	CodeBrowserFailed       = "browser_failed"       // the browser could not be started
 	CodeShuttingDown        = "shutting_down"        // the tray is stopping
 	CodeSuperseded          = "superseded"           // the window moved to another launch before a note was pushed
+	CodeClaimed             = "claimed"              // another EMR process holds the note's claim
 	CodeInternal            = "internal"             // a bug: the message and the log say more
 )
 
