@@ -91,20 +91,20 @@ var Capabilities = []string{
 
 // Status is the answer to GET /v1/status.
 type Status struct {
-	APIVersion   int      `json:"api_version"`
-	Capabilities []string `json:"capabilities"`
-	Version     string    `json:"version"`
-	PID         int       `json:"pid"`
-	Sandbox     bool      `json:"sandbox"`
-	State       StateKind `json:"state"`
-	Message     string    `json:"message"` // the tray's status line
-	Region      string    `json:"region"`
-	Environment string    `json:"environment"`
-	KeyRegions  []string  `json:"key_regions"`
-	PageURL     string    `json:"page_url"`
-	OpenPages   int       `json:"open_pages"`
-	Tokens      int       `json:"cached_tokens"`
-	Endpoint    string    `json:"endpoint"`
+	APIVersion   int       `json:"api_version"`
+	Capabilities []string  `json:"capabilities"`
+	Version      string    `json:"version"`
+	PID          int       `json:"pid"`
+	Sandbox      bool      `json:"sandbox"`
+	State        StateKind `json:"state"`
+	Message      string    `json:"message"` // the tray's status line
+	Region       string    `json:"region"`
+	Environment  string    `json:"environment"`
+	KeyRegions   []string  `json:"key_regions"`
+	PageURL      string    `json:"page_url"`
+	OpenPages    int       `json:"open_pages"`
+	Tokens       int       `json:"cached_tokens"`
+	Endpoint     string    `json:"endpoint"`
 }
 
 // ErrorBody is every error answer: {"error": {"code", "message"}}.
