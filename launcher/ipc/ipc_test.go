@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -285,5 +286,44 @@ func TestOtherUserRefused(t *testing.T) {
 	os.Chmod(ep.Path, 0o600)
 	if out := run(65534); !strings.Contains(out, "permission denied") {
 		t.Fatalf("0600 socket reachable by another uid: %s", out)
+	}
+}
+
+// docs/ipc.md's error table lists every code the tray can return, with the
+// status the server uses and whether it is retryable, and nothing else.
+func TestErrorTableInTheDocsIsComplete(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/ipc.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(doc), "<!-- error-codes")
+	if !ok {
+		t.Fatal("docs/ipc.md has no error table marker")
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	rows := map[string][2]string{}
+	for _, line := range strings.Split(table, "\n") {
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		if len(cells) != 4 || !strings.Contains(cells[1], "`") || strings.TrimSpace(cells[0]) == "Status" {
+			continue
+		}
+		rows[strings.Trim(strings.TrimSpace(cells[1]), "`")] = [2]string{strings.TrimSpace(cells[0]), strings.TrimSpace(cells[2])}
+	}
+	for _, code := range wire.Codes {
+		row, ok := rows[code]
+		if !ok {
+			t.Errorf("docs/ipc.md does not list %q", code)
+			continue
+		}
+		if row[0] != strconv.Itoa(statusFor(code)) {
+			t.Errorf("%s: the docs say %s, the server answers %d", code, row[0], statusFor(code))
+		}
+		if want := map[bool]string{true: "yes", false: "no"}[wire.Retryable(code)]; row[1] != want {
+			t.Errorf("%s: the docs say retryable %q, the code says %q", code, row[1], want)
+		}
+		delete(rows, code)
+	}
+	for code := range rows {
+		t.Errorf("docs/ipc.md lists %q, which the tray never returns", code)
 	}
 }

@@ -80,6 +80,8 @@ var httpStatus = map[string]int{
 	wire.CodeTimeout:             http.StatusGatewayTimeout,
 	wire.CodeBrowserFailed:       http.StatusInternalServerError,
 	wire.CodeShuttingDown:        http.StatusServiceUnavailable,
+	wire.CodeSuperseded:          http.StatusConflict,
+	wire.CodeClaimed:             http.StatusConflict,
 	wire.CodeInternal:            http.StatusInternalServerError,
 }
 

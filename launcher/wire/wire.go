@@ -145,6 +145,14 @@ const (
 	CodeInternal            = "internal"             // a bug: the message and the log say more
 )
 
+// Codes lists every error code, in the order docs/ipc.md's table does.
+var Codes = []string{
+	CodeInvalidRequest, CodeBadJSON, CodeTooLarge, CodeBadContentType, CodeNotFound, CodeMethodNotAllowed,
+	CodeBrowserRefused, CodeForbiddenPeer, CodeUntrusted, CodeDomainNotAllowed, CodeURLRefused, CodeDisabled,
+	CodeKeyMissing, CodeKeychainUnavailable, CodeKeyRejected, CodeHeidiRefused, CodeRateLimited, CodeHeidiUnavailable,
+	CodeHeidiBadResponse, CodeTimeout, CodeBrowserFailed, CodeSuperseded, CodeClaimed, CodeShuttingDown, CodeInternal,
+}
+
 // Retryable reports whether the same request may succeed if sent again
 // later without any change (after a back-off).
 func Retryable(code string) bool {

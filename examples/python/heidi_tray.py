@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Reference client for heidi-tray's local API (docs/ipc.md), standard library only.
+
+Use it as a module (HeidiTray) or from the command line:
+
+    python3 heidi_tray.py status
+    python3 heidi_tray.py open --email dr.a@clinic.example --user-id 42 --patient-id P-1 --patient-name "Jane Citizen"
+    python3 heidi_tray.py follow --store chart.jsonl --cursor cursor.txt
+
+`follow` is the loop an EMR needs to file every note exactly once: at start and after every
+reconnect it files every unacknowledged note (GET /v1/notes), then follows /v1/events from its
+cursor. Filing is idempotent by note id (here: a JSON-lines "chart" that is checked before
+writing); a note is acknowledged only after it is filed, and the cursor is saved only after the
+acknowledgement. A crash at any point therefore files nothing twice and loses nothing.
+
+Linux and macOS use the Unix socket; Windows uses the named pipe (not exercised in CI: see
+docs/ipc.md).
+"""
+import argparse
+import http.client
+import json
+import os
+import socket
+import sys
+import time
+
+API_VERSION = 1
+
+
+class TrayError(Exception):
+    """An error answer of the tray: code (docs/ipc.md), HTTP status, message, retryable."""
+
+    RETRYABLE = {"rate_limited", "heidi_unavailable", "heidi_bad_response", "timeout", "shutting_down",
+                 "keychain_unavailable"}
+
+    def __init__(self, status, code, message):
+        super().__init__(f"{code}: {message}")
+        self.status, self.code, self.message = status, code, message
+        self.retryable = code in self.RETRYABLE
+
+
+class NotRunning(Exception):
+    """No tray answers on the endpoint (start it, or wait for it)."""
+
+
+def default_endpoint():
+    if os.environ.get("HEIDI_TRAY_ENDPOINT"):
+        return os.environ["HEIDI_TRAY_ENDPOINT"]
+    if sys.platform == "win32":
+        raise NotRunning("on Windows, pass the pipe name: heidi-tray status --json shows it")
+    run = os.environ.get("XDG_RUNTIME_DIR")
+    if run:
+        return os.path.join(run, "heidi-tray", "ipc.sock")
+    base = os.environ.get("TMPDIR", "/tmp") if sys.platform == "darwin" else "/tmp"
+    return os.path.join(base, f"heidi-tray-{os.getuid()}", "ipc.sock")
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout):
+        super().__init__("heidi-tray", timeout=timeout)
+        self._path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        try:
+            s.connect(self._path)
+        except (FileNotFoundError, ConnectionRefusedError) as e:
+            s.close()
+            raise NotRunning(str(e)) from e
+        self.sock = s
+
+
+class _PipeSocket:
+    """Enough of a socket for http.client over a Windows named pipe."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def sendall(self, data):
+        self._f.write(data)
+        self._f.flush()
+
+    def makefile(self, mode, *a, **k):
+        return self._f
+
+    def close(self):
+        self._f.close()
+
+
+class _PipeConnection(http.client.HTTPConnection):
+    def __init__(self, name, timeout):
+        super().__init__("heidi-tray", timeout=timeout)
+        self._name = name
+
+    def connect(self):
+        try:
+            self.sock = _PipeSocket(open(self._name, "r+b", buffering=0))
+        except FileNotFoundError as e:
+            raise NotRunning(str(e)) from e
+
+
+class HeidiTray:
+    def __init__(self, endpoint=None, timeout=30):
+        self.endpoint = endpoint or default_endpoint()
+        self.timeout = timeout
+
+    def _conn(self, timeout=None):
+        t = self.timeout if timeout is None else timeout
+        if self.endpoint.startswith("\\\\.\\pipe\\"):
+            return _PipeConnection(self.endpoint, t)
+        return _UnixConnection(self.endpoint, t)
+
+    def call(self, method, path, body=None, timeout=None):
+        conn = self._conn(timeout)
+        try:
+            headers = {}
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+        except (ConnectionError, OSError) as e:
+            if isinstance(e, NotRunning):
+                raise
+            raise NotRunning(str(e)) from e
+        finally:
+            conn.close()
+        out = json.loads(raw) if raw else None
+        if resp.status != 200:
+            err = (out or {}).get("error", {})
+            raise TrayError(resp.status, err.get("code", "http"), err.get("message", f"HTTP {resp.status}"))
+        return out
+
+    # --- the API ---
+    def status(self):
+        return self.call("GET", "/v1/status")
+
+    def open(self, email, user_id, region=None, patient=None, encounter_id=None, context=None):
+        """Open Heidi. user_id must be a string; patient is {"id", "name", "dob"?, "gender"?}."""
+        body = {"email": str(email), "user_id": str(user_id)}
+        if region:
+            body["region"] = str(region)
+        if patient:
+            body["patient"] = {k: str(v) for k, v in patient.items() if v is not None}
+        if encounter_id:
+            body["encounter_id"] = str(encounter_id)
+        if context:
+            body["context"] = str(context)
+        return self.call("POST", "/v1/open", body)
+
+    def window(self):
+        return self.call("GET", "/v1/window")
+
+    def notes(self, after=0):
+        return self.call("GET", f"/v1/notes?after={int(after)}")
+
+    def ack(self, note_id, owner=None):
+        return self.call("POST", f"/v1/notes/{note_id}/ack", {"owner": owner} if owner else {})
+
+    def claim(self, note_id, owner, lease_seconds=60):
+        return self.call("POST", f"/v1/notes/{note_id}/claim", {"owner": owner, "lease_seconds": lease_seconds})
+
+    def events(self, after=None):
+        """Yield events (dicts) until the stream ends; after=SEQ replays pending notes first."""
+        conn = self._conn(timeout=60)  # heartbeats come every 15 s
+        path = "/v1/events" + (f"?after={int(after)}" if after is not None else "")
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            if resp.status != 200:
+                raw = resp.read()
+                err = (json.loads(raw) if raw else {}).get("error", {})
+                raise TrayError(resp.status, err.get("code", "http"), err.get("message", ""))
+            for line in resp:
+                line = line.strip()
+                if line:
+                    yield json.loads(line)
+        except (ConnectionError, OSError, http.client.HTTPException) as e:
+            if isinstance(e, NotRunning):
+                raise
+            raise NotRunning(str(e)) from e
+        finally:
+            conn.close()
+
+
+class Chart:
+    """A stand-in for the EMR's database: JSON lines, one filed note each, unique by note id."""
+
+    def __init__(self, path):
+        self.path = path
+        self.ids = set()
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    line = line.strip()
+                    if line:
+                        self.ids.add(json.loads(line)["id"])
+
+    def file(self, note):
+        if note["id"] in self.ids:
+            return False  # filed before a crash: not again
+        rec = {"id": note["id"], "seq": note["seq"], "launch_id": note["launch_id"], "patient_id": note["patient_id"],
+               "patient_name": note.get("patient_name", ""), "encounter_id": note.get("encounter_id", ""),
+               "text": note["text"]}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self.ids.add(note["id"])
+        return True
+
+
+def _save_cursor(path, seq):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(seq))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def follow(tray, chart, cursor_path, owner, log=lambda *a: None):
+    """File every note exactly once, forever; survives restarts of the tray and of this process."""
+    cursor = int(open(cursor_path).read().strip() or 0) if os.path.exists(cursor_path) else 0
+    delay = 0.2
+
+    def handle(note):
+        nonlocal cursor
+        if note.get("warning"):
+            log("check before filing:", note["id"], note["warning"])  # a real EMR asks a person
+        chart.file(note)
+        try:
+            tray.ack(note["id"], owner)
+        except TrayError as e:
+            if e.code != "not_found":  # already acknowledged and removed: fine
+                raise
+        if note["seq"] > cursor:
+            cursor = note["seq"]
+            _save_cursor(cursor_path, cursor)
+
+    while True:
+        try:
+            # Everything unacknowledged, whatever the cursor says (another
+            # process or a crash may have left some behind).
+            page = tray.notes(after=0)
+            for note in page["notes"]:
+                handle(note)
+            for ev in tray.events(after=cursor):
+                delay = 0.2
+                if ev["type"] == "note":
+                    handle(ev["note"])
+                elif ev["type"] in ("dropped", "shutdown"):
+                    break  # reconnect from the cursor
+        except NotRunning:
+            time.sleep(delay)
+            delay = min(delay * 2, 5)
+        except TrayError as e:
+            log("tray error:", e)
+            time.sleep(1 if e.retryable else 5)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--endpoint", help="socket path or pipe name (default: this user's)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("status")
+    sub.add_parser("window")
+    o = sub.add_parser("open")
+    o.add_argument("--email", required=True)
+    o.add_argument("--user-id", required=True)
+    o.add_argument("--region")
+    o.add_argument("--patient-id")
+    o.add_argument("--patient-name")
+    o.add_argument("--patient-dob")
+    o.add_argument("--encounter-id")
+    f = sub.add_parser("follow")
+    f.add_argument("--store", required=True, help="JSON-lines file standing in for the EMR's chart")
+    f.add_argument("--cursor", required=True, help="file keeping the last note sequence number filed")
+    f.add_argument("--owner", default=f"{socket.gethostname()}-{os.getpid()}")
+    a = p.parse_args(argv)
+    tray = HeidiTray(a.endpoint)
+    try:
+        if a.cmd == "status":
+            st = tray.status()
+            if st.get("api_version") != API_VERSION:
+                print(f"warning: this client speaks API version {API_VERSION}, the tray {st.get('api_version')}", file=sys.stderr)
+            print(json.dumps(st, indent=2))
+        elif a.cmd == "window":
+            print(json.dumps(tray.window(), indent=2))
+        elif a.cmd == "open":
+            patient = None
+            if a.patient_id:
+                patient = {"id": a.patient_id, "name": a.patient_name, "dob": a.patient_dob}
+            print(json.dumps(tray.open(a.email, a.user_id, a.region, patient, a.encounter_id), indent=2))
+        elif a.cmd == "follow":
+            follow(tray, Chart(a.store), a.cursor, a.owner, log=lambda *m: print(*m, file=sys.stderr, flush=True))
+    except NotRunning as e:
+        print(f"heidi-tray is not running ({e})", file=sys.stderr)
+        return 3
+    except TrayError as e:
+        print(f"heidi-tray: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
