@@ -231,3 +231,56 @@ func TestDocsShellExampleRuns(t *testing.T) {
 		t.Fatal("the example did not open Heidi")
 	}
 }
+
+// heidi-tray notes list|ack|watch, as a script would use them.
+func TestNotesCommands(t *testing.T) {
+	w := newWorld(t)
+	w.setKey("AU")
+	w.startTray()
+	page := newFakePage(t, w, "P-1")
+	for _, text := range []string{"first", "second"} {
+		if err := page.push(text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := w.cli("", "notes", "list")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stdout, "Name P-1") || !strings.Contains(r.stdout, "first") {
+		t.Fatalf("notes list: %+v", r)
+	}
+	var page1 struct {
+		Notes []struct {
+			ID  string
+			Seq uint64
+		}
+	}
+	json.Unmarshal([]byte(w.cli("", "notes", "list", "--json").stdout), &page1)
+	if len(page1.Notes) != 2 {
+		t.Fatalf("notes list --json: %+v", page1)
+	}
+	if r := w.cli("", "notes", "ack", page1.Notes[0].ID); r.code != 0 || !strings.Contains(r.stdout, "acked") {
+		t.Fatalf("notes ack: %+v", r)
+	}
+	if r := w.cli("", "notes", "ack", "no-such-note"); r.code != 1 || !strings.Contains(r.stderr, "no note") {
+		t.Fatalf("ack of an unknown note: %+v", r)
+	}
+	// watch from the first note's seq: replays the second, then a new one live,
+	// and ends with exit 5 when the tray stops.
+	watch := exec.Command(binary, "notes", "watch", "--after", fmt.Sprint(page1.Notes[0].Seq))
+	watch.Env = w.env
+	var out, errOut strings.Builder
+	watch.Stdout, watch.Stderr = &out, &errOut
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	page.push("third")
+	time.Sleep(300 * time.Millisecond)
+	w.cli("", "quit")
+	if code := exitCode(t, watch); code != 5 || !strings.Contains(errOut.String(), "--after 3") {
+		t.Fatalf("watch ended with %d %q", code, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"second"`) || !strings.Contains(lines[1], `"third"`) {
+		t.Fatalf("watch printed %q", out.String())
+	}
+}
