@@ -37,9 +37,10 @@ func sandboxOptions(t *testing.T, env []string) (Options, string) {
 		Opener: opener{make(chan string, 4)}, Clipboard: func(string) error { return nil }, Notify: func(string, string) {}}, dir
 }
 
-// One launch through the whole tray, then Close: every server, the fake
-// Heidi and every goroutine are gone (goleak checks after the test).
-func TestLaunchThenCloseStopsEverything(t *testing.T) {
+// startSandbox provisions and starts a sandbox tray with its local API on
+// a socket of its own.
+func startSandbox(t *testing.T) (*App, Options, string) {
+	t.Helper()
 	opt, dir := sandboxOptions(t, nil)
 	sock := filepath.Join(dir, "ipc.sock")
 	ln, err := net.Listen("unix", sock)
@@ -52,6 +53,13 @@ func TestLaunchThenCloseStopsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Start(context.Background())
+	return a, opt, sock
+}
+
+// One launch through the whole tray, then Close: every server, the fake
+// Heidi and every goroutine are gone (goleak checks after the test).
+func TestLaunchThenCloseStopsEverything(t *testing.T) {
+	a, opt, sock := startSandbox(t)
 	res, err := ipc.NewClient(sock).Open(context.Background(), request.Open{Clinician: request.Clinician{Email: "dr.a@clinic.example", UserID: "42", Region: "AU"}})
 	if err != nil || res.Status != "opened" {
 		t.Fatalf("launch: %+v %v", res, err)
@@ -96,19 +104,8 @@ func TestNewFailureCleansUp(t *testing.T) {
 func TestNoteFeedOverTheLocalAPI(t *testing.T) {
 	ipc.Heartbeat = 50 * time.Millisecond
 	defer func() { ipc.Heartbeat = 15 * time.Second }()
-	opt, dir := sandboxOptions(t, nil)
-	sock := filepath.Join(dir, "ipc.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.IPC, opt.Endpoint = ln, sock
-	a, err := New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _, sock := startSandbox(t)
 	defer a.Close()
-	a.Start(context.Background())
 	c := ipc.NewClient(sock)
 	ctx := context.Background()
 	push := func(launch, text string) {

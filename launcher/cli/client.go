@@ -114,3 +114,27 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func jsonCompact(v any) ([]byte, error) { return json.Marshal(v) }
+
+// trayCall is a command that makes one call to the tray and says what it
+// did; with start, a tray is started if none runs.
+func trayCall(name string, start bool, call func(*ipc.Client, context.Context) error, done string) func(context.Context, Env, []string) error {
+	return func(ctx context.Context, env Env, args []string) error {
+		if err := parse(flags(name), args); err != nil {
+			return err
+		}
+		c, err := connect(ctx, env, start)
+		if err != nil {
+			return err
+		}
+		if start {
+			_, err = withTray(ctx, env, c, func() (struct{}, error) { return struct{}{}, call(c, ctx) })
+		} else {
+			err = call(c, ctx)
+		}
+		if err != nil {
+			return apiErr(err)
+		}
+		fmt.Fprintln(env.Stdout, done)
+		return nil
+	}
+}

@@ -101,10 +101,8 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 		reply.View = v.wire()
 	}
 	if p.held != nil {
-		reply.Pending = &event{Type: "pending", PendingID: p.held.launch.ID, Patient: p.held.launch.Req.Patient, Reason: "note"}
-		if p.held.replace {
-			reply.Pending.Clinician = p.held.launch.Req.Email
-		}
+		ev := p.held.event("note")
+		reply.Pending = &ev
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, reply)
@@ -143,14 +141,22 @@ func (s *Server) upstreamErr(w http.ResponseWriter, err error) {
 	apiErr(w, status, "token_unavailable", err.Error())
 }
 
-// viewFor is the view a call names; it must be one this page was put in.
-// The caller holds s.mu.
-func (s *Server) viewForLocked(w http.ResponseWriter, p *page, id string) *view {
+// lockView finds the request's page and the view the call names, which
+// must be one that page was put in. On success it returns with s.mu held;
+// otherwise it has answered the request.
+func (s *Server) lockView(w http.ResponseWriter, r *http.Request, id string) (*page, *view, bool) {
+	p := s.mustPage(w, r)
+	if p == nil {
+		return nil, nil, false
+	}
+	s.mu.Lock()
 	v := p.views[id]
 	if v == nil {
+		s.mu.Unlock()
 		apiErr(w, http.StatusConflict, "unknown_view", "this window was not put in that view; reload it or open Heidi again from your EMR")
+		return nil, nil, false
 	}
-	return v
+	return p, v, true
 }
 
 var validID = func(id string) bool {
@@ -174,14 +180,8 @@ func (s *Server) apiPush(w http.ResponseWriter, r *http.Request) {
 		apiErr(w, http.StatusBadRequest, "empty", "the note is empty")
 		return
 	}
-	p := s.mustPage(w, r)
-	if p == nil {
-		return
-	}
-	s.mu.Lock()
-	v := s.viewForLocked(w, p, in.ViewID)
-	if v == nil {
-		s.mu.Unlock()
+	p, v, ok := s.lockView(w, r, in.ViewID)
+	if !ok {
 		return
 	}
 	l := v.launch
@@ -215,13 +215,8 @@ func (s *Server) apiDiscard(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, 1024, &in) {
 		return
 	}
-	p := s.mustPage(w, r)
-	if p == nil {
-		return
-	}
-	s.mu.Lock()
-	if s.viewForLocked(w, p, in.ViewID) == nil {
-		s.mu.Unlock()
+	p, _, ok := s.lockView(w, r, in.ViewID)
+	if !ok {
 		return
 	}
 	if p.recording {
@@ -256,13 +251,8 @@ func (s *Server) apiRecording(w http.ResponseWriter, r *http.Request) {
 		apiErr(w, http.StatusBadRequest, "bad_status", "status must be RECORDING, PAUSED, STOPPED or NOT_STARTED")
 		return
 	}
-	p := s.mustPage(w, r)
-	if p == nil {
-		return
-	}
-	s.mu.Lock()
-	if s.viewForLocked(w, p, in.ViewID) == nil {
-		s.mu.Unlock()
+	p, _, ok := s.lockView(w, r, in.ViewID)
+	if !ok {
 		return
 	}
 	changed := p.recording != recording
@@ -272,11 +262,7 @@ func (s *Server) apiRecording(w http.ResponseWriter, r *http.Request) {
 	case !recording && p.recording:
 		p.awaitingNote = true // Heidi writes the note after the recording stops
 		if p.held != nil {
-			ev := event{Type: "pending", PendingID: p.held.launch.ID, Patient: p.held.launch.Req.Patient, Reason: "note"}
-			if p.held.replace {
-				ev.Clinician = p.held.launch.Req.Email
-			}
-			p.sendLocked(ev)
+			p.sendLocked(p.held.event("note"))
 		}
 	}
 	p.recording = recording
@@ -299,14 +285,8 @@ func (s *Server) apiSessionStarted(w http.ResponseWriter, r *http.Request) {
 		apiErr(w, http.StatusBadRequest, "bad_session", "session_id must be 1-128 printable characters")
 		return
 	}
-	p := s.mustPage(w, r)
-	if p == nil {
-		return
-	}
-	s.mu.Lock()
-	v := s.viewForLocked(w, p, in.ViewID)
-	if v == nil {
-		s.mu.Unlock()
+	_, v, ok := s.lockView(w, r, in.ViewID)
+	if !ok {
 		return
 	}
 	v.heidiSID = in.SessionID

@@ -66,6 +66,15 @@ type held struct {
 	replace bool // another clinician: the window starts over when applied
 }
 
+// event tells the page what waits, and why (recording | note).
+func (h *held) event(reason string) event {
+	ev := event{Type: "pending", PendingID: h.launch.ID, Patient: h.launch.Req.Patient, Reason: reason}
+	if h.replace {
+		ev.Clinician = h.launch.Req.Email
+	}
+	return ev
+}
+
 type page struct {
 	id        string
 	clinician request.Clinician
@@ -175,11 +184,7 @@ func (s *Server) Present(l launcher.Launch) launcher.Outcome {
 		if p.recording {
 			reason = "recording"
 		}
-		ev := event{Type: "pending", PendingID: l.ID, Patient: l.Req.Patient, Reason: reason}
-		if h.replace {
-			ev.Clinician = l.Req.Email
-		}
-		p.sendLocked(ev)
+		p.sendLocked(h.event(reason))
 		return launcher.Outcome{Status: "switch_pending"}
 	}
 	s.applyLocked(p, h)
