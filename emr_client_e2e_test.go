@@ -42,7 +42,9 @@ func newFakePage(t *testing.T, w *world, patient string) *fakePage {
 	if r.code != 0 {
 		t.Fatalf("open: %+v", r)
 	}
-	var res struct{ LaunchID string `json:"launch_id"` }
+	var res struct {
+		LaunchID string `json:"launch_id"`
+	}
 	json.Unmarshal([]byte(r.stdout), &res)
 	link := w.waitBrowser(before + 1)[before]
 	jar, _ := cookiejar.New(nil)
