@@ -147,11 +147,20 @@ func (s *Server) newPageLocked(l launcher.Launch) *page {
 // supersedeLocked tells a window it no longer follows the EMR.
 func (s *Server) supersedeLocked(p *page, by string) {
 	p.superseded = true
-	p.held = nil
+	s.dropHeldLocked(p, by)
 	if old := p.current; old != "" && s.backend != nil {
 		s.backend.ViewLeft(old, by)
 	}
 	p.sendLocked(event{Type: "superseded"})
+}
+
+// dropHeldLocked forgets a held switch that will never apply; its waiters
+// learn that the window went on to by ("" : it closed).
+func (s *Server) dropHeldLocked(p *page, by string) {
+	if p.held != nil && s.backend != nil {
+		s.backend.ViewLeft(p.held.launch.ID, by)
+	}
+	p.held = nil
 }
 
 // Present delivers a launch: to the window that follows the EMR (a patient
@@ -176,9 +185,7 @@ func (s *Server) Present(l launcher.Launch) launcher.Outcome {
 	}
 	h := &held{launch: l, replace: p.clinician != l.Req.Clinician}
 	if p.recording || p.awaitingNote {
-		if p.held != nil && s.backend != nil {
-			s.backend.ViewLeft(p.held.launch.ID, l.ID) // a newer switch replaces the one waiting
-		}
+		s.dropHeldLocked(p, l.ID) // a newer switch replaces the one waiting
 		p.held = h
 		reason := "note"
 		if p.recording {
@@ -281,6 +288,7 @@ func (s *Server) closeAll(evType string) {
 		if p.goneTimer != nil {
 			p.goneTimer.Stop()
 		}
+		s.dropHeldLocked(p, "")
 		if p.current != "" && s.backend != nil {
 			s.backend.ViewLeft(p.current, "")
 		}
