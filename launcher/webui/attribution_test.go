@@ -388,3 +388,22 @@ func TestNoPatientMeansNoPatient(t *testing.T) {
 		t.Fatalf("a push with no patient was filed as %+v", p)
 	}
 }
+
+// A held switch that never applies tells its waiters so: a newer launch
+// replaces it, and a logout ends it.
+func TestDroppedHeldSwitchesAreReported(t *testing.T) {
+	s, f := attributionServer(t, Options{})
+	w := openWindow(t, s, s.Present(launchFor("L1", "dr.a@x.example", "P1", "")).URL)
+	w.call("/api/recording", map[string]string{"view_id": "L1", "status": "RECORDING"})
+	s.Present(launchFor("L2", "dr.a@x.example", "P2", ""))
+	s.Present(launchFor("L3", "dr.a@x.example", "P3", ""))
+	s.Logout()
+	s.mu.Lock()
+	left := strings.Join(f.left, " ")
+	s.mu.Unlock()
+	for _, want := range []string{"L2>L3", "L3>", "L1>"} {
+		if !strings.Contains(" "+left+" ", " "+want+" ") {
+			t.Errorf("ViewLeft calls %q lack %q", left, want)
+		}
+	}
+}
