@@ -5,6 +5,8 @@
 package browser
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/heidi-tray/heidi-tray/launcher/internal/loopback"
 	pkgbrowser "github.com/pkg/browser"
@@ -27,12 +30,15 @@ type Opener struct {
 	setting string // app | default | a command
 	log     *slog.Logger
 	find    func(string) (string, error)
-	wg      sync.WaitGroup
+	// launch runs a short-lived helper (macOS: /usr/bin/open) to completion
+	// and reports its failure; tests record the argv instead.
+	launch func(argv []string) error
+	wg     sync.WaitGroup
 }
 
 // New returns an opener for the browser setting.
 func New(setting string, log *slog.Logger) *Opener {
-	return &Opener{setting: setting, log: log, find: exec.LookPath}
+	return &Opener{setting: setting, log: log, find: exec.LookPath, launch: runHelper}
 }
 
 // Check accepts only http(s) URLs to a loopback host, and returns the URL in
@@ -68,10 +74,7 @@ func (o *Opener) Open(rawURL string) error {
 	case "default", "":
 		return o.openDefault(u)
 	case "app":
-		if exe, args, ok := o.appCommand(u); ok {
-			return o.start(exe, args)
-		}
-		return o.openDefault(u)
+		return o.openApp(u)
 	}
 	argv, err := SplitCommand(o.setting)
 	if err != nil {
@@ -100,7 +103,8 @@ func (o *Opener) start(exe string, args []string) error {
 	return nil
 }
 
-func (o *Opener) openDefault(u string) error {
+// openWithPkgBrowser opens u in the default browser (Linux, Windows).
+func (o *Opener) openWithPkgBrowser(u string) error {
 	o.wg.Add(1)
 	go func() { // pkg/browser may block until the browser exits
 		defer o.wg.Done()
@@ -113,6 +117,23 @@ func (o *Opener) openDefault(u string) error {
 
 func init() {
 	pkgbrowser.Stdout, pkgbrowser.Stderr = io.Discard, io.Discard
+}
+
+// runHelper runs a helper that returns at once (open(1)), bounded, and
+// turns its failure into an error that quotes what it printed.
+func runHelper(argv []string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Run(); err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return fmt.Errorf("%s: %w (%s)", filepath.Base(argv[0]), err, strings.Join(strings.Fields(msg), " "))
+		}
+		return fmt.Errorf("%s: %w", filepath.Base(argv[0]), err)
+	}
+	return nil
 }
 
 // SplitCommand splits a command line on spaces, honouring double and single
