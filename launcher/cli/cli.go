@@ -103,7 +103,7 @@ func Main(ctx context.Context, env Env) int {
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func dispatch(ctx context.Context, env Env) error {
-	args := env.Args
+	args := dropProcessSerial(env.Args)
 	if len(args) == 0 {
 		return runCommand.run(ctx, env, nil)
 	}
@@ -121,6 +121,16 @@ func dispatch(ctx context.Context, env Env) error {
 		}
 	}
 	return usageErr("unknown command %q; run 'heidi-tray help'", name)
+}
+
+// dropProcessSerial removes the -psn_0_12345 argument macOS passes to an
+// app launched from the Finder or after the Gatekeeper dialog: it is not a
+// command, and taking it for one would stop that first launch.
+func dropProcessSerial(args []string) []string {
+	for len(args) > 0 && strings.HasPrefix(args[0], "-psn_") {
+		args = args[1:]
+	}
+	return args
 }
 
 // loadConfig resolves the settings for this user.
