@@ -34,6 +34,9 @@ func SetAutostart(exe string, enable bool) (Report, error) {
 	if !enable {
 		return r, removeFile(&r, LaunchAgentFile())
 	}
+	if err := CheckAgentTarget(exe); err != nil {
+		return r, err
+	}
 	return r, writeFile(&r, LaunchAgentFile(), plists.LaunchAgent(exe), 0o644)
 }
 

@@ -65,6 +65,14 @@ func LogDir() (string, error) {
 		s, err := StateDir() // %LocalAppData%\heidi-tray
 		return filepath.Join(s, "logs"), err
 	}
+	if runtime.GOOS == "darwin" {
+		// ~/Library/Logs: where Console.app looks, and not purged like Caches.
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("finding the home directory: %w", err)
+		}
+		return filepath.Join(home, "Library", "Logs", app), nil
+	}
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("finding the cache directory: %w", err)

@@ -24,6 +24,10 @@ const header = `<?xml version="1.0" encoding="UTF-8"?>
 <plist version="1.0">
 `
 
+// MinimumMacOS is the oldest macOS heidi-tray runs on: Go 1.26's minimum.
+// The build sets MACOSX_DEPLOYMENT_TARGET to the same (packaging/macos/ci.sh).
+const MinimumMacOS = "12.0"
+
 // InfoPlist is the app bundle's Info.plist: an agent app (no Dock icon) that
 // owns the heidi-tray:// scheme.
 func InfoPlist(version string) []byte {
@@ -47,7 +51,7 @@ func InfoPlist(version string) []byte {
 	<key>CFBundleInfoDictionaryVersion</key>
 	<string>6.0</string>
 	<key>LSMinimumSystemVersion</key>
-	<string>11.0</string>
+	<string>%s</string>
 	<key>LSUIElement</key>
 	<true/>
 	<key>NSHighResolutionCapable</key>
@@ -65,7 +69,7 @@ func InfoPlist(version string) []byte {
 	</array>
 </dict>
 </plist>
-`, BundleID, esc(version), esc(version), BundleID))
+`, BundleID, esc(version), esc(version), MinimumMacOS, BundleID))
 }
 
 // LaunchAgent starts exe at login. heidi-tray does not 'launchctl load' it:

@@ -17,7 +17,7 @@ func parse(t *testing.T, data []byte) map[string]any {
 
 func TestInfoPlist(t *testing.T) {
 	v := parse(t, InfoPlist("1.2.3"))
-	for k, want := range map[string]any{"CFBundleIdentifier": BundleID, "CFBundleShortVersionString": "1.2.3", "CFBundleExecutable": "heidi-tray", "LSUIElement": true, "CFBundlePackageType": "APPL"} {
+	for k, want := range map[string]any{"CFBundleIdentifier": BundleID, "CFBundleShortVersionString": "1.2.3", "CFBundleExecutable": "heidi-tray", "LSUIElement": true, "CFBundlePackageType": "APPL", "LSMinimumSystemVersion": "12.0"} {
 		if v[k] != want {
 			t.Errorf("%s = %v, want %v", k, v[k], want)
 		}
