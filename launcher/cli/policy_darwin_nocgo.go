@@ -1,3 +1,5 @@
+//go:build darwin && !cgo
+
 package cli
 
 import (
@@ -8,8 +10,9 @@ import (
 	"github.com/heidi-tray/heidi-tray/packaging/macos/plists"
 )
 
-// policySource: managed preferences that MDM or configuration profiles
-// install for heidi-tray's domain (device-wide, then this user's).
+// policySource without cgo (checks only; the shipped app is built with
+// cgo and uses CFPreferences): the files macOS writes for managed
+// preferences, device-wide, then this user's. Not the supported interface.
 func policySource() config.PolicySource {
 	dir := "/Library/Managed Preferences"
 	files := []string{filepath.Join(dir, plists.BundleID+".plist")}
