@@ -18,10 +18,13 @@ import (
 	"time"
 )
 
-// Missing skips (or under CI fails) a test for want of a real part.
+// Missing skips (or under CI fails) a test for want of a real part. On macOS
+// it always skips: 'make test' installs the rig on Debian (and runs the
+// Windows tests under Wine), while a hosted Mac runner, which sets CI=true
+// too, cannot provide parts like root (packaging/macos/ci.sh).
 func Missing(t testing.TB, part string, why any) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
+	if os.Getenv("CI") == "true" && runtime.GOOS != "darwin" {
 		t.Fatalf("real part missing under CI: %s: %v (make test installs it)", part, why)
 	}
 	t.Skipf("skipping: needs %s (%v); 'make test' installs it", part, why)
