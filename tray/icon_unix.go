@@ -6,3 +6,6 @@ import "fyne.io/systray"
 
 // setIcon: StatusNotifierItem hosts take PNG.
 func setIcon(kind string) { systray.SetIcon(Icon(kind)) }
+
+// barTitle: some hosts show the title as the tooltip.
+func barTitle(s State) string { return Title(s) }

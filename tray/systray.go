@@ -15,7 +15,7 @@ type menu struct {
 }
 
 func run(ctx context.Context, cfg Config) {
-	systray.SetTitle(Title(cfg.Initial)) // before Run: the item's id is read at export
+	systray.SetTitle(barTitle(cfg.Initial)) // before Run: the item's id is read at export
 	ready := func() {
 		m := menu{
 			status:    systray.AddMenuItem(cfg.Initial.Message, ""),
@@ -40,7 +40,7 @@ func run(ctx context.Context, cfg Config) {
 
 func (m *menu) apply(s State) {
 	setIcon(string(s.Kind))
-	systray.SetTitle(Title(s))
+	systray.SetTitle(barTitle(s))
 	systray.SetTooltip(Title(s))
 	m.status.SetTitle(s.Message)
 	if s.CanOpen {

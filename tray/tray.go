@@ -67,6 +67,26 @@ func Title(s State) string {
 	return t
 }
 
+// MenuBarTitle is the text beside the icon in the macOS menu bar, which
+// has little room: nothing but SANDBOX when it is one. The status line is
+// in the menu and the tooltip.
+func MenuBarTitle(s State) string {
+	if s.Sandbox {
+		return "SANDBOX"
+	}
+	return ""
+}
+
+// TemplateIcon returns the macOS menu-bar template image (black and
+// alpha) for a state.
+func TemplateIcon(kind string) []byte {
+	b, err := assets.Icons.ReadFile("icons/template-" + kind + ".png")
+	if err != nil {
+		b, _ = assets.Icons.ReadFile("icons/template-error.png")
+	}
+	return b
+}
+
 // Icon returns the PNG icon for a state.
 func Icon(kind string) []byte { return iconFile(kind, ".png") }
 

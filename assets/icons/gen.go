@@ -2,8 +2,9 @@
 
 // gen draws the tray icons: go run ./assets/icons/gen.go (from the repo root).
 // Per state: <state>.png (64 px, Linux), <state>.ico (16–64 px, Windows), and
-// one template.png (black and alpha, macOS menu bar), and heidi-tray.icns
-// (the macOS app bundle's icon).
+// template-<state>.png (black and alpha, which the macOS menu bar tints; the
+// state is told by shape, since a template has no colour), and
+// heidi-tray.icns (the macOS app bundle's icon).
 package main
 
 import (
@@ -25,15 +26,17 @@ var states = map[string]color.RGBA{
 
 func main() {
 	for name, bg := range states {
-		write("assets/icons/"+name+".png", encode(draw(64, bg, name == "recording", false)))
+		write("assets/icons/"+name+".png", encode(draw(64, bg, name == "recording")))
 		var entries [][]byte
 		sizes := []int{16, 20, 24, 32, 40, 48, 64}
 		for _, n := range sizes {
-			entries = append(entries, encode(draw(n, bg, name == "recording", false)))
+			entries = append(entries, encode(draw(n, bg, name == "recording")))
 		}
 		write("assets/icons/"+name+".ico", ico(sizes, entries))
 	}
-	write("assets/icons/template.png", encode(draw(64, color.RGBA{0, 0, 0, 255}, false, true)))
+	for name := range states {
+		write("assets/icons/template-"+name+".png", encode(drawTemplate(64, name)))
+	}
 	write("assets/icons/heidi-tray.icns", icns(states["ready"]))
 }
 
@@ -44,7 +47,7 @@ func icns(bg color.RGBA) []byte {
 		typ string
 		n   int
 	}{{"ic07", 128}, {"ic08", 256}, {"ic09", 512}} {
-		p := encode(draw(e.n, bg, false, false))
+		p := encode(draw(e.n, bg, false))
 		body.WriteString(e.typ)
 		binary.Write(&body, binary.BigEndian, uint32(8+len(p)))
 		body.Write(p)
@@ -57,7 +60,7 @@ func icns(bg color.RGBA) []byte {
 }
 
 // draw scales a 64-unit design (rounded square, white H) to n pixels.
-func draw(n int, bg color.RGBA, dot, template bool) *image.NRGBA {
+func draw(n int, bg color.RGBA, dot bool) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, n, n))
 	for py := 0; py < n; py++ {
 		for px := 0; px < n; px++ {
@@ -71,14 +74,44 @@ func draw(n int, bg color.RGBA, dot, template bool) *image.NRGBA {
 				letter = true
 			}
 			switch {
-			case template && letter:
-				img.Set(px, py, color.NRGBA{0, 0, 0, 255})
-			case template:
-				// the square is left transparent: the menu bar tints the H
 			case letter:
 				img.Set(px, py, color.NRGBA{255, 255, 255, 255})
 			default:
 				img.Set(px, py, color.NRGBA{bg.R, bg.G, bg.B, 255})
+			}
+		}
+	}
+	return img
+}
+
+// drawTemplate is the H alone (ready), with a dot (recording), a ring
+// (needs_setup) or an exclamation mark (error) at the top right, cut free of
+// the H; unreachable is the H at 40 % opacity, which reads as "inactive".
+func drawTemplate(n int, state string) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, n, n))
+	badge := state == "recording" || state == "needs_setup" || state == "error"
+	alpha := uint8(255)
+	if state == "unreachable" {
+		alpha = 102
+	}
+	for py := 0; py < n; py++ {
+		for px := 0; px < n; px++ {
+			x, y := (px*64+32)/n, (py*64+32)/n
+			d2 := (x-52)*(x-52) + (y-12)*(y-12) // from the badge's centre
+			on := (x >= 8 && x < 18 || x >= 34 && x < 44) && y >= 12 && y < 56 || x >= 8 && x < 44 && y >= 29 && y < 39
+			if badge && d2 < 13*13 {
+				on = false // a gap between the H and the badge
+			}
+			switch {
+			case state == "recording" && d2 < 10*10:
+				on = true
+			case state == "needs_setup" && d2 < 10*10 && d2 >= 6*6:
+				on = true
+			case state == "error" && x >= 49 && x < 56 && (y >= 1 && y < 16 || y >= 19 && y < 24):
+				on = true
+			}
+			if on {
+				img.Set(px, py, color.NRGBA{0, 0, 0, alpha})
 			}
 		}
 	}

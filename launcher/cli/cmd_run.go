@@ -125,6 +125,7 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 
 	// macOS hands heidi-tray:// URLs to the running app (tray/urlevent.go).
 	tray.OnURL(func(raw string) {
+		log.Info("URL received from the OS") // not the URL: it names a clinician
 		if _, err := l.OpenURL(ctx, raw); err != nil {
 			log.Warn("URL launch from the OS failed", "err", err)
 		}

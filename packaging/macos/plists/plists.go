@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"strings"
 )
 
 // BundleID identifies heidi-tray to macOS (Info.plist, LaunchAgent, managed
@@ -27,6 +28,16 @@ const header = `<?xml version="1.0" encoding="UTF-8"?>
 // MinimumMacOS is the oldest macOS heidi-tray runs on: Go 1.26's minimum.
 // The build sets MACOSX_DEPLOYMENT_TARGET to the same (packaging/macos/ci.sh).
 const MinimumMacOS = "12.0"
+
+// numeric is the leading 1.2.3 of a version like 1.2.3-rc1+g1234abc:
+// CFBundleVersion and CFBundleShortVersionString take numbers and dots only.
+func numeric(version string) string {
+	end := strings.IndexFunc(version, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if end < 0 {
+		end = len(version)
+	}
+	return strings.TrimRight(version[:end], ".")
+}
 
 // InfoPlist is the app bundle's Info.plist: an agent app (no Dock icon) that
 // owns the heidi-tray:// scheme.
@@ -69,7 +80,7 @@ func InfoPlist(version string) []byte {
 	</array>
 </dict>
 </plist>
-`, BundleID, esc(version), esc(version), MinimumMacOS, BundleID))
+`, BundleID, esc(numeric(version)), esc(numeric(version)), MinimumMacOS, BundleID))
 }
 
 // LaunchAgent starts exe at login. heidi-tray does not 'launchctl load' it:

@@ -40,3 +40,12 @@ func TestLaunchAgent(t *testing.T) {
 		t.Fatalf("LaunchAgent %v", v)
 	}
 }
+
+func TestBundleVersionIsNumeric(t *testing.T) {
+	for in, want := range map[string]string{"1.2.3": "1.2.3", "0.4.0-rc1+g1a2b3c": "0.4.0", "2.0+dirty": "2.0", "7": "7"} {
+		v := parse(t, InfoPlist(in))
+		if v["CFBundleVersion"] != want || v["CFBundleShortVersionString"] != want {
+			t.Errorf("%s: %v / %v, want %s", in, v["CFBundleVersion"], v["CFBundleShortVersionString"], want)
+		}
+	}
+}
