@@ -48,3 +48,50 @@ func TestURLsBeforeAndAfterStartUp(t *testing.T) {
 	}
 	urls.pending = nil
 }
+
+// A process that found the tray running takes the URLs the OS sent it, to
+// forward them; it stops pumping events as soon as one has arrived.
+func TestQueuedURLsAreTakenForForwarding(t *testing.T) {
+	defer func(p func(time.Duration), c bool) { pump, canPump = p, c }(pump, canPump)
+	if !osPumps {
+		if got := QueuedURLs(time.Hour); got != nil {
+			t.Fatalf("nothing to pump, yet %q", got)
+		}
+	}
+	canPump = true // the loop itself, with a stand-in for the OS event loop
+	calls := 0
+	pump = func(time.Duration) {
+		calls++
+		if calls == 3 {
+			DeliverURL("heidi-tray://logout")
+		}
+	}
+	got := QueuedURLs(10 * time.Second)
+	if len(got) != 1 || got[0] != "heidi-tray://logout" || calls != 4 {
+		t.Fatalf("got %q after %d pumps", got, calls)
+	}
+	if again := QueuedURLs(0); again != nil {
+		t.Fatalf("taken twice: %q", again)
+	}
+}
+
+func TestQuitBeforeAndAfterTheShutdownIsAttached(t *testing.T) {
+	done := make(chan struct{}, 2)
+	RequestQuit()
+	OnQuit(func() { done <- struct{}{} })
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a quit requested before start-up was lost")
+	}
+	RequestQuit()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a quit request was lost")
+	}
+	OnQuit(nil)
+	quit.Lock()
+	quit.requested = false
+	quit.Unlock()
+}

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/heidi-tray/heidi-tray/launcher"
 	"github.com/heidi-tray/heidi-tray/launcher/app"
@@ -80,6 +81,11 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 	}
 	ipcLn, release, err := ep.Listen()
 	if errors.Is(err, ipc.ErrAlreadyRunning) {
+		// macOS may have started this process for a URL (a LaunchServices
+		// launch while a tray not known to it runs): hand it on, not lose it.
+		if urls := tray.QueuedURLs(3 * time.Second); len(urls) > 0 {
+			return forwardURLs(ctx, ipc.NewClient(ep.Path), urls, log)
+		}
 		return &UserError{Code: ExitFailure, Msg: "heidi-tray is already running for this user; see 'heidi-tray status'"}
 	}
 	if err != nil {
@@ -89,6 +95,7 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tray.OnQuit(stop) // macOS: the Quit Apple Event (logout, restart)
 	a, err := app.New(app.Options{
 		Version: env.Version, Config: cfg, Sandbox: sandbox, Log: log,
 		IPC: ipcLn, Endpoint: ep.Path, Quit: stop,
