@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"howett.net/plist"
+
+	"github.com/heidi-tray/heidi-tray/launcher/testrig"
+	"github.com/heidi-tray/heidi-tray/packaging/macos/plists"
 )
 
 // The macOS bundle, assembled on Linux from a GOOS=darwin build of every
@@ -42,7 +45,7 @@ func TestMacOSBundle(t *testing.T) {
 	if format, err := plist.Unmarshal(data, &info); err != nil || format != plist.XMLFormat {
 		t.Fatalf("Info.plist is not an XML plist: %v", err)
 	}
-	if info["CFBundleIdentifier"] != "org.heidi-tray.heidi-tray" || info["CFBundleShortVersionString"] != "1.2.3" || info["LSUIElement"] != true || info["CFBundleExecutable"] != "heidi-tray" {
+	if info["CFBundleIdentifier"] != "org.heidi-tray.heidi-tray" || info["CFBundleShortVersionString"] != "1.2.3" || info["LSUIElement"] != true || info["CFBundleExecutable"] != "heidi-tray" || info["LSMinimumSystemVersion"] != plists.MinimumMacOS {
 		t.Fatalf("Info.plist %v", info)
 	}
 	if !strings.Contains(string(data), "<string>heidi-tray</string>\n\t\t\t</array>") {
@@ -55,5 +58,42 @@ func TestMacOSBundle(t *testing.T) {
 	icns, _ := os.ReadFile(filepath.Join(app, "Resources", "heidi-tray.icns"))
 	if !bytes.HasPrefix(icns, []byte("icns")) {
 		t.Fatal("no icns icon")
+	}
+}
+
+// The Mac CI is one script (the workflow only runs it), and that script
+// builds for the minimum macOS that Info.plist declares, checks it in the
+// binary, and passes shellcheck (make check runs it too).
+func TestMacCIScript(t *testing.T) {
+	wf, err := os.ReadFile(".github/workflows/macos.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []string
+	for _, line := range strings.Split(string(wf), "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, "run:") {
+			runs = append(runs, strings.TrimSpace(strings.TrimPrefix(l, "run:")))
+		}
+	}
+	if len(runs) != 1 || runs[0] != "packaging/macos/ci.sh" || !strings.Contains(string(wf), "runs-on: macos-14") {
+		t.Fatalf("the workflow should run only packaging/macos/ci.sh on macos-14; it runs %q", runs)
+	}
+	script, err := os.ReadFile("packaging/macos/ci.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nMIN=" + plists.MinimumMacOS + "\n", `export MACOSX_DEPLOYMENT_TARGET="$MIN"`, "LC_BUILD_VERSION", "lsregister", `open "heidi-tray://`, "ditto -c -k"} {
+		if !strings.Contains(string(script), want) {
+			t.Errorf("ci.sh lacks %q", want)
+		}
+	}
+	sc := testrig.Need(t, "shellcheck", "shellcheck")
+	if out, err := exec.Command(sc, "packaging/macos/ci.sh", "packaging/macos/build-app.sh").CombinedOutput(); err != nil {
+		t.Fatalf("shellcheck: %v\n%s", err, out)
+	}
+	// The script refuses to run anywhere but on a Mac, before touching anything.
+	out, err := exec.Command("sh", "packaging/macos/ci.sh").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "run this on a Mac") {
+		t.Fatalf("ci.sh on Linux: %v %s", err, out)
 	}
 }
