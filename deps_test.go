@@ -65,8 +65,8 @@ var shippedModules = map[string][]string{
 	"windows": {"fyne.io/systray", "github.com/godbus/dbus/v5", "github.com/Microsoft/go-winio", "github.com/danieljoos/wincred", "github.com/gofrs/flock",
 		"github.com/pelletier/go-toml/v2", "github.com/pkg/browser", "github.com/zalando/go-keyring", "golang.org/x/sync",
 		"golang.org/x/sys", "golang.org/x/term", "howett.net/plist"},
-	"darwin": {"fyne.io/systray", "github.com/godbus/dbus/v5", "github.com/gofrs/flock", "github.com/pelletier/go-toml/v2", "github.com/pkg/browser",
-		"github.com/zalando/go-keyring", "golang.org/x/sync", "golang.org/x/sys", "golang.org/x/term", "howett.net/plist"},
+	"darwin": {"fyne.io/systray", "github.com/godbus/dbus/v5", "github.com/gofrs/flock", "github.com/keybase/go-keychain", "github.com/pelletier/go-toml/v2",
+		"github.com/pkg/browser", "github.com/zalando/go-keyring", "golang.org/x/sync", "golang.org/x/sys", "golang.org/x/term", "howett.net/plist"},
 }
 
 // forbidden are packages no shipped binary may link, whatever the OS.
@@ -97,6 +97,10 @@ func TestShippedDependencies(t *testing.T) {
 				}) {
 					t.Errorf("%s: %s links D-Bus, which only Linux has", goos, path)
 				}
+			}
+			// The Mac app keeps keys through the Security framework (keystore/backend_darwin.go).
+			if _, ok := pkgs["github.com/keybase/go-keychain"]; goos == "darwin" && !ok {
+				t.Errorf("darwin: the cgo build does not link github.com/keybase/go-keychain")
 			}
 		})
 	}

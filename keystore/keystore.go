@@ -1,6 +1,8 @@
 // Package keystore keeps the clinic's Heidi API keys (one per region) and the
-// launch secret in the OS keychain: Secret Service on Linux, Keychain on macOS,
-// Credential Manager on Windows, through github.com/zalando/go-keyring.
+// launch secret in the OS keychain: Secret Service on Linux and Credential
+// Manager on Windows through github.com/zalando/go-keyring; on macOS the
+// login keychain through the Security framework (github.com/keybase/go-keychain,
+// backend_darwin.go), so that an item's access list names heidi-tray.app.
 //
 // Every call has a timeout (a Secret Service prompt can block forever), and on
 // Linux no call is made without a session bus: godbus would otherwise spawn a
@@ -55,7 +57,7 @@ type Store struct {
 
 // OS returns the store backed by the operating system's keychain.
 func OS() *Store {
-	return &Store{backend: goKeyring{}, service: Service, timeout: 5 * time.Second, check: precheck}
+	return &Store{backend: osBackend(), service: Service, timeout: 5 * time.Second, check: precheck}
 }
 
 // Memory returns a store that keeps secrets in this process only (sandbox).
