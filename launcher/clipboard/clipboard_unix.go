@@ -1,4 +1,4 @@
-//go:build !windows
+//go:build !windows && !darwin
 
 package clipboard
 
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 )
@@ -14,8 +13,6 @@ import (
 func copyText(text string) error {
 	var candidates [][]string
 	switch {
-	case runtime.GOOS == "darwin":
-		candidates = [][]string{{"pbcopy"}}
 	case os.Getenv("WAYLAND_DISPLAY") != "":
 		candidates = [][]string{{"wl-copy"}}
 	case os.Getenv("DISPLAY") != "":
