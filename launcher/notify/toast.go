@@ -18,7 +18,7 @@ const maxText = 400
 func clip(s string) string {
 	s = strings.ToValidUTF8(s, "?")
 	if len(s) > maxText {
-		s = s[:maxText] + "…"
+		s = strings.ToValidUTF8(s[:maxText], "") + "…" // not half a character
 	}
 	return s
 }

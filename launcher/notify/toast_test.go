@@ -3,6 +3,7 @@ package notify
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // A message is data, never code: it reaches the helper only through its
@@ -29,5 +30,14 @@ func TestLongMessagesAreClipped(t *testing.T) {
 	c := windowsToast(strings.Repeat("x", 5000), "b\xff")
 	if len(c.env[0]) > len("HEIDI_TRAY_TOAST_TITLE=")+maxText+4 || !strings.HasSuffix(c.env[1], "b?") {
 		t.Fatalf("env %q", c.env)
+	}
+}
+
+// Cutting a long text never leaves half a character (macOS refuses a
+// notification whose text is not UTF-8).
+func TestClipKeepsUTF8(t *testing.T) {
+	s := clip("a" + strings.Repeat("é", maxText))
+	if !utf8.ValidString(s) || len(s) > maxText+len("…") {
+		t.Fatalf("%q", s)
 	}
 }
