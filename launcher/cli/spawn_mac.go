@@ -1,16 +1,16 @@
 package cli
 
 import (
-	"path/filepath"
+	"path"
 	"strings"
 )
 
-// macBundleOf returns the .app bundle whose Contents/MacOS holds exe, or "".
+// macBundleOf (macOS paths, hence package path) returns the .app bundle whose Contents/MacOS holds exe, or "".
 func macBundleOf(exe string) string {
-	macos := filepath.Dir(exe)
-	contents := filepath.Dir(macos)
-	app := filepath.Dir(contents)
-	if filepath.Base(macos) != "MacOS" || filepath.Base(contents) != "Contents" || !strings.HasSuffix(app, ".app") {
+	macos := path.Dir(exe)
+	contents := path.Dir(macos)
+	app := path.Dir(contents)
+	if path.Base(macos) != "MacOS" || path.Base(contents) != "Contents" || !strings.HasSuffix(app, ".app") {
 		return ""
 	}
 	return app
