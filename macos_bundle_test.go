@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -85,6 +86,25 @@ func TestMacCIScript(t *testing.T) {
 	for _, want := range []string{"\nMIN=" + plists.MinimumMacOS + "\n", `export MACOSX_DEPLOYMENT_TARGET="$MIN"`, "LC_BUILD_VERSION", "lsregister", `open "heidi-tray://`, "ditto -c -k"} {
 		if !strings.Contains(string(script), want) {
 			t.Errorf("ci.sh lacks %q", want)
+		}
+	}
+	// The smoke test reads its evidence from the log: every message it waits
+	// for must still be logged somewhere.
+	var sources strings.Builder
+	for _, dir := range []string{"launcher", "launcher/app", "launcher/cli"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			sources.Write(b)
+		}
+	}
+	msgs := regexp.MustCompile(`'"msg":"([^"]+)"'`).FindAllStringSubmatch(string(script), -1)
+	if len(msgs) < 5 {
+		t.Fatalf("ci.sh waits for %d log messages", len(msgs))
+	}
+	for _, m := range msgs {
+		if !strings.Contains(sources.String(), `"`+m[1]+`"`) {
+			t.Errorf("ci.sh waits for the log message %q, which nothing logs", m[1])
 		}
 	}
 	sc := testrig.Need(t, "shellcheck", "shellcheck")
