@@ -18,7 +18,8 @@
 #    through a second instance (forwarded over IPC), quit by the Quit Apple
 #    Event, then started at login by its LaunchAgent (launchctl bootstrap).
 #    It uses this user's log (~/Library/Logs/heidi-tray), config and
-#    keychain, and quits a heidi-tray that is running.
+#    keychain, and quits a heidi-tray that is running; afterwards it puts back
+#    a LaunchAgent of the user's own and unregisters the app it built.
 # 5. dist/heidi-tray-VERSION-macos.zip made with ditto (keeps permissions,
 #    symlinks and the signature).
 set -eu
@@ -34,7 +35,7 @@ fail() { echo "ci.sh: FAILED: $*" >&2; exit 1; }
 
 # --- version: numbers only (CFBundleVersion) --------------------------------
 if [ -z "${VERSION:-}" ]; then
-  VERSION=$(git describe --tags --abbrev=0 --match 'v[0-9]*' 2>/dev/null | sed 's/^v//') || true
+  VERSION=$(git describe --tags --abbrev=0 --match 'v[0-9]*' 2>/dev/null | sed 's/^v//; s/[^0-9.].*//') || true
   VERSION=${VERSION:-0.0.0}
 fi
 echo "$VERSION" | grep -Eq '^[0-9]+(\.[0-9]+){0,2}$' || fail "VERSION=$VERSION is not a version like 1.2.3"
@@ -82,8 +83,10 @@ plutil -lint "$app/Contents/Info.plist"
 step "smoke test: LaunchServices, URLs, Quit event, LaunchAgent"
 log="$HOME/Library/Logs/heidi-tray/heidi-tray.log"
 agent="$HOME/Library/LaunchAgents/org.heidi-tray.heidi-tray.plist"
+# A LaunchAgent of this user's own is put back afterwards.
+saved=$(mktemp -d)
 agent_before=no
-[ -e "$agent" ] && agent_before=yes
+if [ -e "$agent" ]; then agent_before=yes; cp -p "$agent" "$saved/agent.plist"; fi
 lsregister=/System/Library/Frameworks/CoreServices.framework/Frameworks/LaunchServices.framework/Support/lsregister
 
 osa=
@@ -91,7 +94,9 @@ cleanup() {
   if [ -n "$osa" ]; then kill "$osa" 2>/dev/null || true; fi
   "$bin" quit >/dev/null 2>&1 || true
   launchctl bootout "gui/$(id -u)/org.heidi-tray.heidi-tray" >/dev/null 2>&1 || true
-  if [ "$agent_before" = no ]; then rm -f "$agent"; fi
+  if [ "$agent_before" = yes ]; then cp -p "$saved/agent.plist" "$agent"; else rm -f "$agent"; fi
+  rm -rf "$saved"
+  "$lsregister" -u "$app" >/dev/null 2>&1 || true # leave no second handler of heidi-tray://
 }
 trap cleanup EXIT
 
@@ -151,6 +156,7 @@ start=$(mark)
 "$bin" install
 [ -f "$agent" ] || fail "heidi-tray install wrote no LaunchAgent (is autostart = false in your settings?)"
 plutil -lint "$agent"
+launchctl bootout "gui/$(id -u)/org.heidi-tray.heidi-tray" >/dev/null 2>&1 || true
 launchctl bootstrap "gui/$(id -u)" "$agent"
 wait_log "$start" '"msg":"heidi-tray started"'
 "$bin" status
