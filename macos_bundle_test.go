@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +14,8 @@ import (
 
 	"howett.net/plist"
 
+	"github.com/heidi-tray/heidi-tray/launcher/install/plists"
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
-	"github.com/heidi-tray/heidi-tray/packaging/macos/plists"
 )
 
 // The macOS bundle, assembled on Linux from a GOOS=darwin build of every
@@ -49,8 +50,8 @@ func TestMacOSBundle(t *testing.T) {
 	if info["CFBundleIdentifier"] != "org.heidi-tray.heidi-tray" || info["CFBundleShortVersionString"] != "1.2.3" || info["LSUIElement"] != true || info["CFBundleExecutable"] != "heidi-tray" || info["LSMinimumSystemVersion"] != plists.MinimumMacOS {
 		t.Fatalf("Info.plist %v", info)
 	}
-	if !strings.Contains(string(data), "<string>heidi-tray</string>\n\t\t\t</array>") {
-		t.Fatal("CFBundleURLTypes does not declare heidi-tray")
+	if types, _ := info["CFBundleURLTypes"].([]any); len(types) != 1 || fmt.Sprint(types[0].(map[string]any)["CFBundleURLSchemes"]) != "[heidi-tray]" {
+		t.Fatalf("CFBundleURLTypes does not declare heidi-tray: %v", info["CFBundleURLTypes"])
 	}
 	exe, _ := os.ReadFile(filepath.Join(app, "MacOS", "heidi-tray"))
 	if !bytes.HasPrefix(exe, []byte{0xcf, 0xfa, 0xed, 0xfe}) {

@@ -45,7 +45,7 @@ import (
 	"unsafe"
 
 	"github.com/heidi-tray/heidi-tray/launcher/config"
-	"github.com/heidi-tray/heidi-tray/packaging/macos/plists"
+	"github.com/heidi-tray/heidi-tray/launcher/install/plists"
 )
 
 // policySource: managed preferences (configuration profiles / MDM) for

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/heidi-tray/heidi-tray/launcher/config"
-	"github.com/heidi-tray/heidi-tray/packaging/macos/plists"
+	"github.com/heidi-tray/heidi-tray/launcher/install/plists"
 )
 
 // policySource without cgo (checks only; the shipped app is built with

@@ -4,7 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/heidi-tray/heidi-tray/packaging/macos/plists"
+	"github.com/heidi-tray/heidi-tray/launcher/install/plists"
 )
 
 // LaunchAgentFile is the per-user LaunchAgent that starts heidi-tray at login.

@@ -26,7 +26,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 [ "$(uname -s)" = Darwin ] || { echo "ci.sh: run this on a Mac" >&2; exit 2; }
 
-# Go 1.26's minimum; Info.plist says the same (packaging/macos/plists).
+# Go 1.26's minimum; Info.plist says the same (launcher/install/plists).
 MIN=12.0
 export MACOSX_DEPLOYMENT_TARGET="$MIN"
 

@@ -8,7 +8,7 @@ import (
 	"os"
 	"regexp"
 
-	"github.com/heidi-tray/heidi-tray/packaging/macos/plists"
+	"github.com/heidi-tray/heidi-tray/launcher/install/plists"
 )
 
 func main() {
