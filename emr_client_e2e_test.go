@@ -286,3 +286,41 @@ func TestNotesCommands(t *testing.T) {
 		t.Fatalf("watch printed %q", out.String())
 	}
 }
+
+// The reference client never files a note that needs a person: one whose
+// Heidi payload names another patient (a warning) is set aside, unfiled and
+// unacknowledged.
+func TestReferenceClientSetsAsideNotesThatNeedAPerson(t *testing.T) {
+	python := testrig.Need(t, "python3", "python3")
+	w := newWorld(t)
+	w.setKey("AU")
+	w.startTray()
+	store := filepath.Join(w.dir, "chart.jsonl")
+	client := exec.Command(python, "examples/python/heidi_tray.py", "follow", "--store", store, "--cursor", filepath.Join(w.dir, "cursor"))
+	client.Env = w.env
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Process.Kill(); client.Wait() })
+	page := newFakePage(t, w, "P-1")
+	body, _ := json.Marshal(map[string]any{"view_id": page.view, "kind": "data", "payload": map[string]any{"notesData": "odd", "patientInfo": map[string]string{"id": "P-999"}}})
+	req, _ := http.NewRequest("POST", page.origin+"/api/push", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", page.origin)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if resp, err := page.hc.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("push: %v %v", resp, err)
+	}
+	page.push("fine")
+	eventually(t, "the good note filed", func() bool { return len(readChart(t, store)["fine"]) == 1 })
+	eventually(t, "the odd note set aside", func() bool {
+		b, _ := os.ReadFile(store + ".review")
+		return strings.Contains(string(b), "P-999")
+	})
+	if filed := readChart(t, store); len(filed["odd"]) != 0 {
+		t.Fatalf("a note with a warning was filed: %v", filed)
+	}
+	if r := w.cli("", "notes", "list", "--json"); !strings.Contains(r.stdout, `"odd"`) || strings.Contains(r.stdout, `"fine"`) {
+		t.Fatalf("pending after the client ran: %s", r.stdout)
+	}
+}

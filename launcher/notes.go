@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,9 @@ func (l *Launcher) PushNote(ctx context.Context, wl Launch, kind string, payload
 	}
 	if p := wl.Req.Patient; p != nil {
 		n.PatientID, n.PatientName, n.PatientDOB = p.ID, p.Name, p.DOB
+	}
+	if strings.TrimSpace(n.Text) == "" {
+		return "", fail(wire.CodeInvalidRequest, errors.New("the note is empty (Heidi sent no note text or document content); nothing was saved"))
 	}
 	n.Warning = crossCheck(wl, payload)
 	if n.Warning != "" {

@@ -17,8 +17,12 @@
   let following = true;     // false once the window no longer follows the EMR
   let events = null;
   let lastHeard = Date.now();
-  let opening = null;       // {viewId, until}: a Heidi.open whose onSessionStarted is due
+  // Heidi.open calls whose onSessionStarted is still due, oldest first. A
+  // report is attributed only when exactly one open is waiting for it;
+  // otherwise it cannot be told apart and nothing is stored.
+  let opens = [];
   let queue = Promise.resolve(); // views are applied one at a time
+  let showGen = 0;               // a pending switch cancels the shows queued before it
 
   window.__heidiTray = { get view() { return view; }, get following() { return following; }, get pending() { return pending; },
     get awaitingNote() { return awaitingNote; }, get recording() { return recording; } };
@@ -85,6 +89,8 @@
     } catch (e) {
       if (e.status === 401) {
         showState("Signed out", "This Heidi window is closed. Open Heidi again from your EMR.");
+      } else if (e.status === 409) {
+        showState("Heidi is already open", "This Heidi window is already open in another tab or window. Use that one, and close this tab.");
       } else {
         showState("Heidi could not open", e.message);
       }
@@ -134,12 +140,17 @@
     if (v.context) params.context = v.context;
     if (v.heidi_session_id) {
       params.sessionId = v.heidi_session_id;
-      opening = null;
     } else {
       if (!first) params.startNewSession = true;
-      opening = { viewId: v.id, until: Date.now() + 5000 };
+      opens.push({ viewId: v.id, at: Date.now() });
     }
     H.open(params);
+  }
+
+  // opening is the open whose session report is due now, if any.
+  function opening() {
+    opens = opens.filter((o) => Date.now() - o.at < 30000); // a report that never came
+    return opens.length ? opens[0] : null;
   }
 
   let registered = false;
@@ -160,9 +171,9 @@
     H.onSessionStarted((id) => {
       // The session belongs to the view it was opened for, not to whatever
       // the window shows when the callback arrives.
-      const o = opening;
-      opening = null;
-      if (!o || Date.now() > o.until) return; // cannot tell which view: store nothing
+      opening();
+      const o = opens.shift();
+      if (!o || opens.length > 0) { opens = []; return; } // cannot tell which view: store nothing
       if (view && view.id === o.viewId) view.heidi_session_id = String(id);
       api("/api/session-started", { view_id: o.viewId, session_id: String(id) }).catch(() => {});
     });
@@ -208,8 +219,11 @@
     }
     if (!following) return;
     if (ev.type === "show") {
-      queue = queue.then(() => show(ev.view));
+      if (view && ev.view && view.id === ev.view.id) return; // told again after a reconnect
+      const gen = showGen;
+      queue = queue.then(() => show(ev.view, gen));
     } else if (ev.type === "pending") {
+      showGen++; // the tray holds the switch instead
       onPending(ev);
     } else if (ev.type === "replace") {
       // Only our own launch path: a port squatter cannot send us elsewhere.
@@ -224,15 +238,20 @@
   }
 
   // show switches the widget to a view, after the previous open's session
-  // has been attributed (or could not be, within its bound).
-  async function show(v) {
-    while (opening && Date.now() < opening.until) await new Promise((r) => setTimeout(r, 50));
+  // has been reported (or a bound passed). Never under a recording: the tray,
+  // told of it, holds the switch instead. (The tray sends a switch only when
+  // it owes no note, so one that crosses a push's answer still applies.)
+  async function show(v, gen) {
+    const until = Date.now() + 5000;
+    while (opening() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    if (gen !== showGen || !following || recording) return;
     pending = null;
     awaitingNote = false;
     notice("");
     view = v;
     banner();
     openView(v, false);
+    api("/api/shown", { view_id: v.id }).catch(() => {});
   }
 
   function onPending(ev) {

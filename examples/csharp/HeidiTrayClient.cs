@@ -127,6 +127,9 @@ namespace HeidiTray
             return page.GetProperty("notes").Deserialize<List<Note>>(Json)!;
         }
 
+        public Task<JsonElement> ClaimAsync(string id, string owner, int leaseSeconds = 60, CancellationToken ct = default) =>
+            Send<JsonElement>(HttpMethod.Post, $"/v1/notes/{Uri.EscapeDataString(id)}/claim", new { owner, lease_seconds = leaseSeconds }, ct);
+
         public Task<JsonElement> AckAsync(string id, string? owner = null, CancellationToken ct = default) =>
             Send<JsonElement>(HttpMethod.Post, $"/v1/notes/{Uri.EscapeDataString(id)}/ack", owner == null ? new { } : new { owner }, ct);
 
@@ -137,15 +140,26 @@ namespace HeidiTray
             using var resp = await http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, ct);
             resp.EnsureSuccessStatusCode();
             using var reader = new StreamReader(await resp.Content.ReadAsStreamAsync(ct));
-            string? line;
-            while ((line = await reader.ReadLineAsync(ct)) != null)
+            while (true)
+            {
+                // A heartbeat comes every 15 s: 45 s of silence means the stream is dead.
+                using var quiet = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                quiet.CancelAfter(TimeSpan.FromSeconds(45));
+                string? line;
+                try { line = await reader.ReadLineAsync(quiet.Token); }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { throw new TimeoutException("no heartbeat for 45 s"); }
+                if (line == null) yield break;
                 if (line.Length > 0) yield return JsonDocument.Parse(line).RootElement.Clone();
+            }
         }
 
-        // file(note) must be idempotent by note.Id (a unique key) and return once committed.
-        public async Task FollowAsync(Func<Note, Task> file, Func<ulong> loadCursor, Action<ulong> saveCursor, string owner, CancellationToken ct)
+        // file(note) must be idempotent by note.Id (a unique key), compare the note's patient with the
+        // chart, and return once committed. setAside(note) hands a note to a person: one with a Warning
+        // or no patient is never filed automatically (it stays unacknowledged).
+        public async Task FollowAsync(Func<Note, Task> file, Func<Note, Task> setAside, Func<ulong> loadCursor, Action<ulong> saveCursor, string owner, CancellationToken ct)
         {
             var delay = TimeSpan.FromMilliseconds(200);
+            var asideIds = new HashSet<string>(); // set aside once, not at every reconnect
             while (!ct.IsCancellationRequested)
             {
                 try
@@ -153,12 +167,26 @@ namespace HeidiTray
                     var cursor = loadCursor();
                     async Task Handle(Note n)
                     {
-                        await file(n); // a note with a Warning: ask a person before filing
-                        try { await AckAsync(n.Id, owner, ct); }
-                        catch (TrayException e) when (e.Code == "not_found") { }
+                        if (asideIds.Contains(n.Id)) return;
+                        try { await ClaimAsync(n.Id, owner, 60, ct); }
+                        catch (TrayException e) when (e.Code == "claimed" || e.Code == "not_found") { return; }
+                        if (!string.IsNullOrEmpty(n.Warning) || string.IsNullOrEmpty(n.PatientId)) { await setAside(n); asideIds.Add(n.Id); }
+                        else
+                        {
+                            await file(n);
+                            try { await AckAsync(n.Id, owner, ct); }
+                            catch (TrayException e) when (e.Code == "not_found") { }
+                        }
                         if (n.Seq > cursor) { cursor = n.Seq; saveCursor(cursor); }
                     }
-                    foreach (var n in await PendingNotesAsync(0, ct)) await Handle(n);
+                    // Every pending note, page by page (the next page starts after the last note received).
+                    for (ulong after = 0; ;)
+                    {
+                        var page = await PendingNotesAsync(after, ct);
+                        foreach (var n in page) await Handle(n);
+                        if (page.Count < 500) break;
+                        after = page[^1].Seq;
+                    }
                     await foreach (var ev in EventsAsync(cursor, ct))
                     {
                         delay = TimeSpan.FromMilliseconds(200);

@@ -8,10 +8,14 @@ Use it as a module (HeidiTray) or from the command line:
     python3 heidi_tray.py follow --store chart.jsonl --cursor cursor.txt
 
 `follow` is the loop an EMR needs to file every note exactly once: at start and after every
-reconnect it files every unacknowledged note (GET /v1/notes), then follows /v1/events from its
-cursor. Filing is idempotent by note id (here: a JSON-lines "chart" that is checked before
-writing); a note is acknowledged only after it is filed, and the cursor is saved only after the
-acknowledgement. A crash at any point therefore files nothing twice and loses nothing.
+reconnect it files every unacknowledged note (GET /v1/notes, page by page), then follows
+/v1/events from its cursor. Each note is claimed (so a second EMR process leaves it alone), filed
+idempotently by note id (here: a JSON-lines "chart" that is checked before writing), and only then
+acknowledged; the cursor is saved after that. A crash at any point files nothing twice and loses
+nothing. A note that carries a `warning`, or names no patient, is never filed automatically: it is
+set aside for a person (here: a JSON-lines review file) and stays unacknowledged until someone
+files it by hand. A real EMR also compares patient_id, patient_name and patient_dob with the chart
+before filing.
 
 Linux and macOS use the Unix socket; Windows uses the named pipe (not exercised in CI: see
 docs/ipc.md).
@@ -164,8 +168,10 @@ class HeidiTray:
         return self.call("POST", f"/v1/notes/{note_id}/claim", {"owner": owner, "lease_seconds": lease_seconds})
 
     def events(self, after=None):
-        """Yield events (dicts) until the stream ends; after=SEQ replays pending notes first."""
-        conn = self._conn(timeout=60)  # heartbeats come every 15 s
+        """Yield events (dicts) until the stream ends; after=SEQ replays pending notes first.
+
+        A heartbeat comes every 15 s: a read that waits 45 s ends the stream (NotRunning)."""
+        conn = self._conn(timeout=45)
         path = "/v1/events" + (f"?after={int(after)}" if after is not None else "")
         try:
             conn.request("GET", path)
@@ -222,21 +228,40 @@ def _save_cursor(path, seq):
     os.replace(tmp, path)
 
 
-def follow(tray, chart, cursor_path, owner, log=lambda *a: None):
+def follow(tray, chart, cursor_path, owner, review_path=None, log=lambda *a: None):
     """File every note exactly once, forever; survives restarts of the tray and of this process."""
     cursor = int(open(cursor_path).read().strip() or 0) if os.path.exists(cursor_path) else 0
+    review_path = review_path or chart.path + ".review"
+    set_aside = set()
+    skipped = False  # a note another process held: look again at the next heartbeat
     delay = 0.2
 
     def handle(note):
-        nonlocal cursor
-        if note.get("warning"):
-            log("check before filing:", note["id"], note["warning"])  # a real EMR asks a person
-        chart.file(note)
+        nonlocal cursor, skipped
+        if note["id"] in set_aside:
+            return
         try:
-            tray.ack(note["id"], owner)
+            tray.claim(note["id"], owner, lease_seconds=60)
         except TrayError as e:
-            if e.code != "not_found":  # already acknowledged and removed: fine
+            if e.code == "claimed":
+                skipped = True  # another EMR process is filing it (or crashed: its lease runs out)
+                return
+            if e.code != "not_found":  # not_found: acknowledged meanwhile
                 raise
+            return
+        if note.get("warning") or not note.get("patient_id"):
+            # Never filed automatically: a person decides where it goes.
+            with open(review_path, "a") as f:
+                f.write(json.dumps({"id": note["id"], "why": note.get("warning") or "no patient", "note": note}) + "\n")
+            set_aside.add(note["id"])
+            log("set aside for a person:", note["id"], note.get("warning") or "no patient")
+        else:
+            chart.file(note)
+            try:
+                tray.ack(note["id"], owner)
+            except TrayError as e:
+                if e.code != "not_found":  # already acknowledged and removed: fine
+                    raise
         if note["seq"] > cursor:
             cursor = note["seq"]
             _save_cursor(cursor_path, cursor)
@@ -244,16 +269,23 @@ def follow(tray, chart, cursor_path, owner, log=lambda *a: None):
     while True:
         try:
             # Everything unacknowledged, whatever the cursor says (another
-            # process or a crash may have left some behind).
-            page = tray.notes(after=0)
-            for note in page["notes"]:
-                handle(note)
+            # process or a crash may have left some behind), page by page:
+            # the next page starts after the last note received.
+            skipped = False
+            after = 0
+            while True:
+                page = tray.notes(after=after)
+                for note in page["notes"]:
+                    handle(note)
+                if len(page["notes"]) < 500:
+                    break
+                after = page["notes"][-1]["seq"]
             for ev in tray.events(after=cursor):
                 delay = 0.2
                 if ev["type"] == "note":
                     handle(ev["note"])
-                elif ev["type"] in ("dropped", "shutdown"):
-                    break  # reconnect from the cursor
+                elif ev["type"] in ("dropped", "shutdown") or (ev["type"] == "heartbeat" and skipped):
+                    break  # reconnect from the cursor (and list what is pending again)
         except NotRunning:
             time.sleep(delay)
             delay = min(delay * 2, 5)
@@ -279,7 +311,9 @@ def main(argv=None):
     f = sub.add_parser("follow")
     f.add_argument("--store", required=True, help="JSON-lines file standing in for the EMR's chart")
     f.add_argument("--cursor", required=True, help="file keeping the last note sequence number filed")
-    f.add_argument("--owner", default=f"{socket.gethostname()}-{os.getpid()}")
+    # Stable across restarts, so a restarted follower can finish what it claimed.
+    f.add_argument("--owner", default=f"{socket.gethostname()}-{os.environ.get('USER', os.getuid() if hasattr(os, 'getuid') else 'emr')}")
+    f.add_argument("--review", help="JSON-lines file for notes a person must file (default: STORE.review)")
     a = p.parse_args(argv)
     tray = HeidiTray(a.endpoint)
     try:
@@ -296,7 +330,7 @@ def main(argv=None):
                 patient = {"id": a.patient_id, "name": a.patient_name, "dob": a.patient_dob}
             print(json.dumps(tray.open(a.email, a.user_id, a.region, patient, a.encounter_id), indent=2))
         elif a.cmd == "follow":
-            follow(tray, Chart(a.store), a.cursor, a.owner, log=lambda *m: print(*m, file=sys.stderr, flush=True))
+            follow(tray, Chart(a.store), a.cursor, a.owner, a.review, log=lambda *m: print(*m, file=sys.stderr, flush=True))
     except NotRunning as e:
         print(f"heidi-tray is not running ({e})", file=sys.stderr)
         return 3

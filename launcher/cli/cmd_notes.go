@@ -8,28 +8,43 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
-var notesCommand = command{
-	name: "notes",
-	usage: `  heidi-tray notes list [--after SEQ] [--json]   notes pushed from Heidi that the EMR has not acknowledged
+const notesUsage = `  heidi-tray notes list [--after SEQ] [--json]   notes pushed from Heidi that the EMR has not acknowledged
   heidi-tray notes ack ID [--owner NAME]         file a note as done (it leaves the pending list)
-  heidi-tray notes watch [--after SEQ]           print pending notes after SEQ, then new ones, as JSON lines`,
-	run: notesCmd,
-}
+  heidi-tray notes watch [--after SEQ]           print pending notes after SEQ, then new ones, as JSON lines`
+
+var notesCommand = command{name: "notes", usage: notesUsage, run: notesCmd}
 
 func notesCmd(ctx context.Context, env Env, args []string) error {
-	if len(args) == 0 {
-		return usageErr("notes: say list, ack or watch")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(env.Stdout, "Usage:\n"+notesUsage+"\n\nExit codes: 0 done, 1 failed (e.g. no such note), 3 no tray running; watch: 5 when the tray stops.\nDocs: docs/ipc.md (Following the note feed)")
+		if len(args) == 0 {
+			return &UserError{Code: ExitUsage}
+		}
+		return nil
 	}
 	sub, args := args[0], args[1:]
 	fs := flags("notes " + sub)
 	after := fs.Uint64("after", 0, "only notes with a sequence number above this")
 	asJSON := fs.Bool("json", false, "print as JSON")
 	owner := fs.String("owner", "", "ack: the EMR process acknowledging (see docs/ipc.md on claims)")
+	// ack takes the note's id before or after its flags.
 	var id string
-	if sub == "ack" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case sub == "ack" && id == "" && !strings.HasPrefix(a, "-"):
+			id = a
+		case a == "--owner" || a == "-owner" || a == "--after" || a == "-after":
+			rest = append(rest, a)
+			if i+1 < len(args) {
+				i++
+				rest = append(rest, args[i])
+			}
+		default:
+			rest = append(rest, a)
+		}
 	}
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, rest); err != nil {
 		return err
 	}
 	c, err := connect(ctx, env, false)

@@ -53,13 +53,16 @@ func openCmd(ctx context.Context, env Env, args []string) error {
 	if err := refuseIfDisabled(cfg); err != nil {
 		return err
 	}
+	if *waitTimeout != 0 && !waitNote {
+		return usageErr("open: --wait-timeout goes with --wait-note")
+	}
 	c, err := connect(ctx, env, true)
 	if err != nil {
 		return err
 	}
 	if waitNote {
 		if *waitTimeout < 0 || *waitTimeout > wire.MaxWaitSeconds*time.Second {
-			return usageErr("open: --wait-timeout must be between 1s and 24h")
+			return usageErr("open: --wait-timeout must be between 1s and 24h (0, the default, waits as long as it takes)")
 		}
 		n, err := withTray(ctx, env, c, func() (wire.WaitedNote, error) { return c.OpenWaitNote(ctx, o, *waitTimeout) })
 		if err != nil {

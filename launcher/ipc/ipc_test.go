@@ -174,8 +174,28 @@ func TestGetHasNoSideEffects(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 405 || len(svc.opens) != 0 {
+	// Refused for its unknown parameters, and it would be for its method.
+	if (resp.StatusCode != 400 && resp.StatusCode != 405) || len(svc.opens) != 0 {
 		t.Fatalf("GET /v1/open: %d", resp.StatusCode)
+	}
+	resp, err = hc.Get("http://heidi-tray/v1/open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 {
+		t.Fatalf("GET /v1/open without parameters: %d", resp.StatusCode)
+	}
+	for _, u := range []string{"/v1/notes?afterr=5", "/v1/status?x=1", "/v1/events?cursor=1"} {
+		resp, err := hc.Get("http://heidi-tray" + u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "unknown query parameter") {
+			t.Errorf("%s: %d %s", u, resp.StatusCode, b)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
@@ -168,6 +169,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		if bad := unknownParam(r); bad != "" {
+			writeErr(w, http.StatusBadRequest, wire.CodeInvalidRequest, fmt.Sprintf("unknown query parameter %q; see docs/ipc.md for the ones %s takes", bad, r.URL.Path))
+			return
+		}
 		next.ServeHTTP(&jsonErrors{ResponseWriter: w}, r)
 	})
 }
@@ -321,4 +326,21 @@ func writeErr(w http.ResponseWriter, status int, code, msg string) {
 	var b wire.ErrorBody
 	b.Error.Code, b.Error.Message = code, msg
 	writeJSON(w, status, b)
+}
+
+// queryParams are the query parameters each endpoint takes; any other is
+// refused, so a typo (?afterr=5) fails instead of meaning "from the start".
+var queryParams = map[string][]string{
+	"/v1/open":   {"wait", "timeout"},
+	"/v1/notes":  {"after", "limit"},
+	"/v1/events": {"after"},
+}
+
+func unknownParam(r *http.Request) string {
+	for name := range r.URL.Query() {
+		if !slices.Contains(queryParams[r.URL.Path], name) {
+			return name
+		}
+	}
+	return ""
 }

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heidi-tray/heidi-tray/launcher"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/internal/strictjson"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
+	"github.com/heidi-tray/heidi-tray/launcher/wire"
 )
 
 // maxPush bounds one pushed note (a long letter with a transcript).
@@ -75,8 +77,12 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	s.mu.Lock()
+	if !s.onlyTabLocked(p) {
+		apiErr(w, http.StatusConflict, "open_elsewhere", "this Heidi window is already open in another tab or window of this browser; use that one and close this tab")
+		return
+	}
 	cl := p.clinician
+	s.confirmLocked(p, p.next) // a (re)loaded page opens the newest view it was sent
 	wasRecording := p.recording
 	if wasRecording {
 		// The widget that recorded is gone with the reload; Heidi may still
@@ -106,6 +112,43 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, reply)
+}
+
+// onlyTabLocked: a page's session is for one tab. A second tab on the same
+// cookie (a duplicated or restored tab) while the first still streams would
+// make two widgets report for one window, so it is refused; a reload's old
+// stream closes within moments, so it is waited for. Returns with s.mu held.
+func (s *Server) onlyTabLocked(p *page) bool {
+	deadline := time.Now().Add(2 * time.Second)
+	s.mu.Lock()
+	for len(p.subs) > 0 {
+		if time.Now().After(deadline) {
+			s.mu.Unlock()
+			return false
+		}
+		s.mu.Unlock()
+		time.Sleep(25 * time.Millisecond)
+		s.mu.Lock()
+	}
+	return true
+}
+
+// apiShown: the page shows the view it was sent.
+func (s *Server) apiShown(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ViewID string `json:"view_id"`
+	}
+	if !decode(w, r, 1024, &in) {
+		return
+	}
+	p, _, ok := s.lockView(w, r, in.ViewID)
+	if !ok {
+		return
+	}
+	s.confirmLocked(p, in.ViewID)
+	s.mu.Unlock()
+	s.windowChanged()
+	writeJSON(w, http.StatusOK, map[string]bool{"shown": true})
 }
 
 // apiToken answers onTokenExpired: a token other than the one the page holds.
@@ -184,10 +227,27 @@ func (s *Server) apiPush(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Heidi's widget reports a push asynchronously: if its payload names
+	// the Heidi session of another view of this window, the note is that
+	// view's (it was written there), whatever the page shows by now.
+	if sid := payloadSession(in.Payload); sid != "" && sid != v.heidiSID {
+		for _, other := range p.views {
+			if other.heidiSID == sid {
+				s.opt.Log.Info("a note filed by the Heidi session it names, not the view the page reported", "named", v.launch.ID, "filed", other.launch.ID)
+				v = other
+				break
+			}
+		}
+	}
+	viewID := v.launch.ID
 	l := v.launch
 	l.HeidiSessionID = v.heidiSID
 	s.mu.Unlock()
 	msg, err := s.backend.PushNote(r.Context(), l, in.Kind, in.Payload)
+	if launcher.ErrorCode(err) == wire.CodeInvalidRequest {
+		apiErr(w, http.StatusBadRequest, "empty", err.Error())
+		return
+	}
 	if err != nil {
 		s.opt.Log.Error("a pushed note could not be saved", "err", err)
 		apiErr(w, http.StatusInternalServerError, "not_saved", err.Error())
@@ -195,7 +255,7 @@ func (s *Server) apiPush(w http.ResponseWriter, r *http.Request) {
 	}
 	// The note of the last recording is in: a held switch may go ahead.
 	s.mu.Lock()
-	if p.awaitingNote && p.recordingView == in.ViewID && !p.recording {
+	if p.awaitingNote && p.recordingView == viewID && !p.recording {
 		p.awaitingNote = false
 		if p.held != nil {
 			s.applyLocked(p, p.held)
@@ -256,12 +316,20 @@ func (s *Server) apiRecording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	changed := p.recording != recording
+	if in.ViewID == p.next {
+		s.confirmLocked(p, in.ViewID) // it shows next: its "shown" is on the way
+	}
 	switch {
 	case recording && !p.recording:
 		p.recordingView = in.ViewID
+		if p.next != "" { // recording in the view it shows, before the switch it was sent
+			s.unshowLocked(p, "recording")
+		}
 	case !recording && p.recording:
 		p.awaitingNote = true // Heidi writes the note after the recording stops
-		if p.held != nil {
+		if p.next != "" {
+			s.unshowLocked(p, "note")
+		} else if p.held != nil {
 			p.sendLocked(p.held.event("note"))
 		}
 	}
@@ -323,7 +391,21 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		p.goneTimer.Stop()
 		p.goneTimer = nil
 	}
-	superseded := p.superseded
+	var catchUp []event
+	switch {
+	case p.replaceURL != "":
+		catchUp = append(catchUp, event{Type: "replace", URL: p.replaceURL})
+	case p.superseded:
+		catchUp = append(catchUp, event{Type: "superseded"})
+	case p.next != "":
+		catchUp = append(catchUp, event{Type: "show", View: p.views[p.next].wire()})
+	case p.held != nil:
+		reason := "note"
+		if p.recording {
+			reason = "recording"
+		}
+		catchUp = append(catchUp, p.held.event(reason))
+	}
 	s.mu.Unlock()
 	s.windowChanged()
 	defer func() {
@@ -348,8 +430,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if !send(event{Type: "hello", RunID: s.runID}) {
 		return
 	}
-	if superseded && !send(event{Type: "superseded"}) {
-		return
+	// A page that reconnects hears what it missed meanwhile.
+	for _, ev := range catchUp {
+		if !send(ev) {
+			return
+		}
 	}
 	beat := time.NewTicker(s.heartbeat())
 	defer beat.Stop()
@@ -374,4 +459,16 @@ func (s *Server) heartbeat() time.Duration {
 		return s.opt.Heartbeat
 	}
 	return Heartbeat
+}
+
+// payloadSession is the Heidi session id a push names (sessionId), if any.
+func payloadSession(payload []byte) string {
+	var p struct {
+		SessionID any `json:"sessionId"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return ""
+	}
+	sid, _ := p.SessionID.(string)
+	return sid
 }

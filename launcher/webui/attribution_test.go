@@ -62,11 +62,12 @@ func (f *filing) ViewLeft(old, by string) {
 func (f *filing) WindowChanged() {}
 
 type win struct {
-	t      *testing.T
-	srv    *Server
-	hc     *http.Client
-	events chan event
-	cancel context.CancelFunc
+	t       *testing.T
+	srv     *Server
+	hc      *http.Client
+	events  chan event
+	cancel  context.CancelFunc
+	session map[string]any // what /api/session answered when the page loaded
 }
 
 func attributionServer(t *testing.T, opt Options) (*Server, *filing) {
@@ -103,8 +104,23 @@ func openWindow(t *testing.T, s *Server, launchURL string) *win {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	w.connect()
+	w.load()
 	return w
+}
+
+// load is what the page does when it loads (or reloads): its session, then
+// its event stream.
+func (w *win) load() {
+	w.t.Helper()
+	if w.cancel != nil {
+		w.cancel() // a reload: the old document's stream goes first
+	}
+	st, out := w.call("/api/session", nil)
+	if st != 200 {
+		w.t.Fatalf("session: %d %v", st, out)
+	}
+	w.session = out
+	w.connect()
 }
 
 func (w *win) connect() {
@@ -292,8 +308,8 @@ func TestAHeldReplaceMintsItsCodeWhenApplied(t *testing.T) {
 	}
 	// The replacement window is dr.b's, from a fresh code.
 	b := openWindow(t, s, s.Origin()+ev.URL)
-	if st, out := b.call("/api/session", nil); st != 200 || out["clinician"].(map[string]any)["email"] != "dr.b@x.example" {
-		t.Fatalf("replacement session %d %v", st, out)
+	if b.session["clinician"].(map[string]any)["email"] != "dr.b@x.example" {
+		t.Fatalf("replacement session %v", b.session)
 	}
 }
 
@@ -305,8 +321,8 @@ func TestOneWindowFollowsTheEMR(t *testing.T) {
 		t.Fatalf("second open while loading: %+v", out)
 	}
 	a := openWindow(t, s, first.URL)
-	if _, out := a.call("/api/session", nil); out["view"].(map[string]any)["id"] != "L2" {
-		t.Fatalf("the loading window shows %v, want the latest launch", out["view"])
+	if a.session["view"].(map[string]any)["id"] != "L2" {
+		t.Fatalf("the loading window shows %v, want the latest launch", a.session["view"])
 	}
 	// The tray's Open Heidi asks for a new window: the loading one's link dies.
 	pending := s.Present(launchFor("L3", "dr.a@x.example", "P3", ""))
@@ -342,8 +358,9 @@ func TestReloadAndClosedWindowEndTheRecording(t *testing.T) {
 		t.Fatal("not recording")
 	}
 	// A reload: the page asks for its session again.
-	if _, out := w.call("/api/session", nil); out["awaiting_note"] != true {
-		t.Fatalf("after a reload mid-recording: %v", out)
+	w.load()
+	if w.session["awaiting_note"] != true {
+		t.Fatalf("after a reload mid-recording: %v", w.session)
 	}
 	if s.Recording() {
 		t.Fatal("a reload left the tray believing a recording runs")
@@ -405,5 +422,150 @@ func TestDroppedHeldSwitchesAreReported(t *testing.T) {
 		if !strings.Contains(" "+left+" ", " "+want+" ") {
 			t.Errorf("ViewLeft calls %q lack %q", left, want)
 		}
+	}
+}
+
+// The review's races, at the API. A switch is the page's next view until it
+// says it shows it; a recording (or its stop) in the view it still shows
+// turns the switch into a held one.
+func TestASwitchThePageHasNotShownYetIsHeldByARecording(t *testing.T) {
+	s, f := attributionServer(t, Options{})
+	w := openWindow(t, s, s.Present(launchFor("L1", "dr.a@x.example", "P1", "E1")).URL)
+	if out := s.Present(launchFor("L2", "dr.a@x.example", "P2", "E2")); out.Status != "switched" {
+		t.Fatalf("%+v", out)
+	}
+	w.next("show")
+	// Before the page shows L2, the clinician starts recording on what it
+	// still shows: the switch waits, and the recording is L1's.
+	w.call("/api/recording", map[string]string{"view_id": "L1", "status": "RECORDING"})
+	if ev := w.next("pending"); ev.PendingID != "L2" || ev.Reason != "recording" {
+		t.Fatalf("%+v", ev)
+	}
+	if ws := s.WindowState(); ws.LaunchID != "L1" || ws.Pending == nil || ws.Pending.LaunchID != "L2" || !ws.Recording {
+		t.Fatalf("window %+v", ws)
+	}
+	// A late "shown" for L2 (the page had queued it) changes nothing.
+	w.call("/api/shown", map[string]string{"view_id": "L2"})
+	if ws := s.WindowState(); ws.LaunchID != "L1" {
+		t.Fatalf("a stale shown moved the window to %s", ws.LaunchID)
+	}
+	w.call("/api/recording", map[string]string{"view_id": "L1", "status": "STOPPED"})
+	w.next("pending")
+	w.call("/api/push", map[string]any{"view_id": "L1", "kind": "data", "payload": map[string]string{"notesData": "n"}})
+	if len(f.pushes) != 1 || f.pushes[0].ID != "L1" {
+		t.Fatalf("filed as %+v", f.pushes)
+	}
+	if ev := w.next("show"); ev.View.ID != "L2" {
+		t.Fatalf("%+v", ev)
+	}
+}
+
+func TestASecondTabIsRefusedAReloadIsNot(t *testing.T) {
+	s, _ := attributionServer(t, Options{})
+	w := openWindow(t, s, s.Present(launchFor("L1", "dr.a@x.example", "P1", "")).URL)
+	w.call("/api/recording", map[string]string{"view_id": "L1", "status": "RECORDING"})
+	// Another tab with the same cookie, while the first still streams.
+	if st, out := w.call("/api/session", nil); st != http.StatusConflict || out["error"].(map[string]any)["code"] != "open_elsewhere" {
+		t.Fatalf("a second tab: %d %v", st, out)
+	}
+	if !s.Recording() {
+		t.Fatal("a second tab ended the first tab's recording")
+	}
+	w.load() // a reload: its stream closes first
+	if s.Recording() || w.session["awaiting_note"] != true {
+		t.Fatalf("after a reload: recording %v, %v", s.Recording(), w.session)
+	}
+}
+
+func TestAPushIsFiledByTheHeidiSessionItNames(t *testing.T) {
+	s, f := attributionServer(t, Options{})
+	w := openWindow(t, s, s.Present(launchFor("L1", "dr.a@x.example", "P1", "E1")).URL)
+	w.call("/api/session-started", map[string]string{"view_id": "L1", "session_id": "S1"})
+	s.Present(launchFor("L2", "dr.a@x.example", "P2", "E2"))
+	w.next("show")
+	w.call("/api/shown", map[string]string{"view_id": "L2"})
+	w.call("/api/session-started", map[string]string{"view_id": "L2", "session_id": "S2"})
+	// Heidi's push for S1 arrives after the page moved to L2.
+	w.call("/api/push", map[string]any{"view_id": "L2", "kind": "data", "payload": map[string]string{"notesData": "late", "sessionId": "S1"}})
+	if len(f.pushes) != 1 || f.pushes[0].ID != "L1" || f.pushes[0].Req.Patient.ID != "P1" || f.pushes[0].HeidiSessionID != "S1" {
+		t.Fatalf("a late push was filed as %+v", f.pushes)
+	}
+}
+
+func TestAnOlderLinkLoadedLastDoesNotTakeOver(t *testing.T) {
+	s, f := attributionServer(t, Options{})
+	older := s.Present(launchFor("L1", "dr.a@x.example", "P1", ""))
+	s.mu.Lock()
+	for _, pc := range s.codes {
+		pc.issued = pc.issued.Add(-time.Minute) // no longer "loading": the next open gets its own link
+		pc.expires = pc.expires.Add(time.Hour)
+	}
+	s.mu.Unlock()
+	newer := s.Present(launchFor("L2", "dr.a@x.example", "P2", ""))
+	if newer.URL == "" {
+		t.Fatal("set-up: the second open reused the first link")
+	}
+	b := openWindow(t, s, newer.URL)
+	a := openWindow(t, s, older.URL)
+	if ev := a.next("superseded"); ev.Type != "superseded" {
+		t.Fatal(ev)
+	}
+	b.quiet()
+	if ws := s.WindowState(); ws.LaunchID != "L2" {
+		t.Fatalf("the window following the EMR shows %s", ws.LaunchID)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !strings.Contains(strings.Join(f.left, " "), "L1>L2") {
+		t.Fatalf("the older launch's waiters were not told: %v", f.left)
+	}
+}
+
+// Waiters of a launch hear when it ends without a note: its window gone, a
+// logout before its window loaded, a new window asked for instead.
+func TestLaunchesThatEndWithoutANoteAreReported(t *testing.T) {
+	s, f := attributionServer(t, Options{GoneAfter: 50 * time.Millisecond})
+	w := openWindow(t, s, s.Present(launchFor("L1", "dr.a@x.example", "P1", "")).URL)
+	w.cancel() // the window closes
+	time.Sleep(300 * time.Millisecond)
+	loading := s.Present(launchFor("L2", "dr.a@x.example", "P2", ""))
+	if loading.URL == "" {
+		t.Fatal("a gone window still follows the EMR")
+	}
+	fresh := launchFor("L3", "dr.a@x.example", "P3", "")
+	fresh.NewWindow = true
+	s.Present(fresh)
+	s.Logout()
+	f.mu.Lock()
+	left := " " + strings.Join(f.left, " ") + " "
+	f.mu.Unlock()
+	for _, want := range []string{"L1>", "L2>L3", "L3>"} {
+		if !strings.Contains(left, " "+want+" ") {
+			t.Errorf("ViewLeft %q lacks %q", left, want)
+		}
+	}
+}
+
+// A page that reconnects hears the switch it missed.
+func TestAReconnectingPageHearsWhatItMissed(t *testing.T) {
+	s, _ := attributionServer(t, Options{})
+	w := openWindow(t, s, s.Present(launchFor("L1", "dr.a@x.example", "P1", "")).URL)
+	w.cancel()
+	time.Sleep(50 * time.Millisecond)
+	// With no stream open the window does not follow, so a launch gets its
+	// own link; but a held switch applied while the stream was down must
+	// reach the page when it comes back.
+	s.mu.Lock()
+	p := s.pages[func() string {
+		for id := range s.pages {
+			return id
+		}
+		return ""
+	}()]
+	s.applyLocked(p, &held{launch: launchFor("L2", "dr.a@x.example", "P2", "")})
+	s.mu.Unlock()
+	w.connect()
+	if ev := w.next("show"); ev.View.ID != "L2" {
+		t.Fatalf("after the reconnect: %+v", ev)
 	}
 }

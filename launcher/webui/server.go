@@ -102,6 +102,7 @@ type Server struct {
 	confirms map[string]*pendingCode
 	pages    map[string]*page
 	runID    string // this run of the tray: a page that sees another one no longer follows the EMR
+	seq      uint64 // launches presented so far: orders them
 	timers   map[*time.Timer]struct{}
 	closed   bool
 }
@@ -139,6 +140,7 @@ func New(l net.Listener, b Backend, opt Options) *Server {
 	mux.HandleFunc("POST /api/recording", s.apiRecording)
 	mux.HandleFunc("POST /api/session-started", s.apiSessionStarted)
 	mux.HandleFunc("POST /api/discard", s.apiDiscard)
+	mux.HandleFunc("POST /api/shown", s.apiShown)
 	mux.HandleFunc("GET /confirm", s.confirmPage)
 	s.registerSettings(mux)
 	mux.HandleFunc("POST /api/confirm", s.apiConfirm)
@@ -202,7 +204,7 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
 	valid := pc != nil && !s.opt.Now().After(pc.expires)
 	var id string
 	if valid {
-		id = s.newPageLocked(pc.launch).id
+		id = s.newPageLocked(pc).id
 	}
 	s.mu.Unlock()
 	if !valid {
@@ -228,6 +230,7 @@ func (s *Server) trimPagesLocked() {
 		if old == nil {
 			return
 		}
+		s.forgetPageLocked(old, "")
 		delete(s.pages, old.id)
 	}
 }

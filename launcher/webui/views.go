@@ -36,6 +36,7 @@ const (
 
 type pendingCode struct {
 	launch  launcher.Launch
+	seq     uint64 // order of the launch among all launches of this run
 	issued  time.Time
 	expires time.Time
 }
@@ -44,6 +45,7 @@ type pendingCode struct {
 type view struct {
 	launch   launcher.Launch // ID is the view's id; Req the clinician, patient, encounter, context
 	heidiSID string          // the Heidi session the widget uses for it (stored, or started in it)
+	seq      uint64          // order of its launch among all launches of this run
 }
 
 // wire is what the page is told about a view.
@@ -63,6 +65,7 @@ type viewEvent struct {
 // held is a switch waiting for the recording (or its note) to be done.
 type held struct {
 	launch  launcher.Launch
+	seq     uint64
 	replace bool // another clinician: the window starts over when applied
 }
 
@@ -80,8 +83,14 @@ type page struct {
 	clinician request.Clinician
 	views     map[string]*view
 	order     []string // view ids, oldest first
-	current   string   // the view shown now
-	lastToken heidiapi.JWT
+	// current is the view the page has shown (it confirmed, or loaded it);
+	// next is a view it was told to show and has not confirmed yet. Records
+	// are filed under the view the page names, so until it confirms, its
+	// records are current's.
+	current    string
+	next       string
+	replaceURL string // the replacement the page was told to follow
+	lastToken  heidiapi.JWT
 
 	recording     bool
 	recordingView string // the view the last recording was made in
@@ -112,31 +121,56 @@ type event struct {
 
 func (p *page) currentView() *view { return p.views[p.current] }
 
-// addViewLocked makes l a view of p and shows it (without telling the page).
-func (p *page) addViewLocked(l launcher.Launch) *view {
-	v := &view{launch: l, heidiSID: l.HeidiSessionID}
+// addViewLocked makes l a view of p (without showing it).
+func (p *page) addViewLocked(l launcher.Launch, seq uint64) *view {
+	v := &view{launch: l, heidiSID: l.HeidiSessionID, seq: seq}
 	if _, dup := p.views[l.ID]; !dup {
 		p.order = append(p.order, l.ID)
 	}
 	p.views[l.ID] = v
 	for len(p.order) > maxViews {
-		delete(p.views, p.order[0])
+		if id := p.order[0]; id != p.current && id != p.next {
+			delete(p.views, id)
+		}
 		p.order = p.order[1:]
 	}
-	p.current = l.ID
 	return v
 }
 
-func (s *Server) newPageLocked(l launcher.Launch) *page {
+// newestSeqLocked is the order of the newest launch the page shows or was
+// told to show.
+func (p *page) newestSeq() uint64 {
+	n := uint64(0)
+	for _, id := range []string{p.current, p.next} {
+		if v := p.views[id]; v != nil {
+			n = max(n, v.seq)
+		}
+	}
+	return n
+}
+
+func (s *Server) newPageLocked(pc *pendingCode) *page {
+	l := pc.launch
 	p := &page{id: randomID(), clinician: l.Req.Clinician, views: map[string]*view{}, subs: map[chan event]struct{}{},
 		lastActive: s.opt.Now(), settings: l.ID == settingsLaunch}
 	if !p.settings {
-		p.addViewLocked(l)
-		// One window follows the EMR: any other stops, and says so.
+		p.addViewLocked(l, pc.seq)
+		p.current = l.ID
+		// One window follows the EMR: the one with the EMR's newest launch.
+		// A link loaded late (a browser that opened two links in the wrong
+		// order) does not take over from a window with a newer launch.
 		for _, o := range s.pages {
-			if !o.settings && o.current != "" && !o.superseded {
-				s.supersedeLocked(o, l.ID)
+			if o.settings || o.superseded || o.current == "" {
+				continue
 			}
+			if o.newestSeq() > pc.seq {
+				p.superseded = true
+				if s.backend != nil {
+					s.backend.ViewLeft(l.ID, o.current)
+				}
+				continue
+			}
+			s.supersedeLocked(o, l.ID)
 		}
 	}
 	s.pages[p.id] = p
@@ -144,13 +178,23 @@ func (s *Server) newPageLocked(l launcher.Launch) *page {
 	return p
 }
 
+// forgetPageLocked ends a page's launches for their waiters ("" : it
+// closed), as when the page is dropped or has been gone too long.
+func (s *Server) forgetPageLocked(p *page, by string) {
+	s.dropHeldLocked(p, by)
+	if s.backend != nil {
+		for _, id := range []string{p.next, p.current} {
+			if id != "" && id != by {
+				s.backend.ViewLeft(id, by)
+			}
+		}
+	}
+}
+
 // supersedeLocked tells a window it no longer follows the EMR.
 func (s *Server) supersedeLocked(p *page, by string) {
 	p.superseded = true
-	s.dropHeldLocked(p, by)
-	if old := p.current; old != "" && s.backend != nil {
-		s.backend.ViewLeft(old, by)
-	}
+	s.forgetPageLocked(p, by)
 	p.sendLocked(event{Type: "superseded"})
 }
 
@@ -170,20 +214,21 @@ func (s *Server) dropHeldLocked(p *page, by string) {
 func (s *Server) Present(l launcher.Launch) launcher.Outcome {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seq++
 	p := s.livePageLocked()
 	if p == nil {
 		if pc := s.loadingCodeLocked(); pc != nil && l.NewWindow {
-			s.dropCodesLocked(pc.launch.ID)
+			s.dropCodesLocked(pc.launch.ID, l.ID)
 		} else if pc != nil {
 			if s.backend != nil {
 				s.backend.ViewLeft(pc.launch.ID, l.ID)
 			}
-			pc.launch = l // the window that is loading will show this launch
+			pc.launch, pc.seq = l, s.seq // the window that is loading will show this launch
 			return launcher.Outcome{Status: "opened"}
 		}
 		return launcher.Outcome{Status: "opened", URL: s.newCodeLocked(l)}
 	}
-	h := &held{launch: l, replace: p.clinician != l.Req.Clinician}
+	h := &held{launch: l, seq: s.seq, replace: p.clinician != l.Req.Clinician}
 	if p.recording || p.awaitingNote {
 		s.dropHeldLocked(p, l.ID) // a newer switch replaces the one waiting
 		p.held = h
@@ -201,27 +246,53 @@ func (s *Server) Present(l launcher.Launch) launcher.Outcome {
 	return launcher.Outcome{Status: "switched"}
 }
 
-// applyLocked puts the window in the held launch: one function for every
-// path (a direct switch, a held switch after its note, a replacement).
+// applyLocked sends the window to the held launch: one function for every
+// path (a direct switch, a held switch after its note, a replacement). A
+// switch becomes the page's next view; it is current once the page says it
+// shows it (/api/shown), so nothing is filed under it before.
 func (s *Server) applyLocked(p *page, h *held) {
 	p.held = nil
-	old := p.current
 	if h.replace {
-		// Never mix clinicians: the window starts over with a code made
+		// Never mix clinicians: the window starts over with a link made
 		// now, so it cannot expire while a recording runs.
-		if s.backend != nil {
-			s.backend.ViewLeft(old, h.launch.ID)
-		}
+		s.forgetPageLocked(p, h.launch.ID)
 		u := s.newCodeLocked(h.launch)
+		s.codes[strings.TrimPrefix(u, s.origin+"/launch?code=")].seq = h.seq
 		p.superseded = true // its successor follows the EMR once it loads
-		p.sendLocked(event{Type: "replace", URL: strings.TrimPrefix(u, s.origin)})
+		p.replaceURL = strings.TrimPrefix(u, s.origin)
+		p.sendLocked(event{Type: "replace", URL: p.replaceURL})
 		return
 	}
-	v := p.addViewLocked(h.launch)
-	if s.backend != nil && old != "" && old != v.launch.ID {
-		s.backend.ViewLeft(old, v.launch.ID)
+	v := p.addViewLocked(h.launch, h.seq)
+	if p.next != "" && p.next != v.launch.ID && s.backend != nil {
+		s.backend.ViewLeft(p.next, v.launch.ID) // a newer switch before the page showed the last
 	}
+	p.next = v.launch.ID
 	p.sendLocked(event{Type: "show", View: v.wire()})
+}
+
+// confirmLocked: the page shows view id now.
+func (s *Server) confirmLocked(p *page, id string) {
+	if id == "" || id != p.next {
+		return
+	}
+	old := p.current
+	p.current, p.next = id, ""
+	if old != "" && old != id && s.backend != nil {
+		s.backend.ViewLeft(old, id)
+	}
+}
+
+// unshowLocked turns a switch the page has not shown yet into a held one:
+// the page went on recording (or owes a note) in its current view.
+func (s *Server) unshowLocked(p *page, reason string) {
+	v := p.views[p.next]
+	p.next = ""
+	if v == nil {
+		return
+	}
+	p.held = &held{launch: v.launch, seq: v.seq}
+	p.sendLocked(p.held.event(reason))
 }
 
 // livePageLocked is the window that follows the EMR: the most recently
@@ -249,24 +320,40 @@ func (s *Server) loadingCodeLocked() *pendingCode {
 	return best
 }
 
-// dropCodesLocked invalidates the unredeemed codes of a launch.
-func (s *Server) dropCodesLocked(launchID string) {
+// dropCodesLocked invalidates the unredeemed links of a launch; its
+// waiters learn that it went to launch by.
+func (s *Server) dropCodesLocked(launchID, by string) {
 	for c, pc := range s.codes {
 		if pc.launch.ID == launchID {
 			delete(s.codes, c)
 		}
 	}
+	if s.backend != nil {
+		s.backend.ViewLeft(launchID, by)
+	}
 }
 
 func (s *Server) newCodeLocked(l launcher.Launch) string {
 	now := s.opt.Now()
-	for c, pc := range s.codes { // sweep: no timers needed
+	for c, pc := range s.codes { // expired links (their timers answer their waiters)
 		if now.After(pc.expires) {
 			delete(s.codes, c)
 		}
 	}
 	code := randomID()
-	s.codes[code] = &pendingCode{launch: l, issued: now, expires: now.Add(CodeTTL)}
+	pc := &pendingCode{launch: l, seq: s.seq, issued: now, expires: now.Add(CodeTTL)}
+	s.codes[code] = pc
+	// A link nobody used ends its launch's waiters when it expires.
+	time.AfterFunc(CodeTTL+time.Second, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.codes[code] == pc {
+			delete(s.codes, code)
+			if s.backend != nil {
+				s.backend.ViewLeft(pc.launch.ID, "")
+			}
+		}
+	})
 	return s.origin + "/launch?code=" + code
 }
 
@@ -288,11 +375,13 @@ func (s *Server) closeAll(evType string) {
 		if p.goneTimer != nil {
 			p.goneTimer.Stop()
 		}
-		s.dropHeldLocked(p, "")
-		if p.current != "" && s.backend != nil {
-			s.backend.ViewLeft(p.current, "")
-		}
+		s.forgetPageLocked(p, "")
 		delete(s.pages, id)
+	}
+	for _, pc := range s.codes {
+		if s.backend != nil {
+			s.backend.ViewLeft(pc.launch.ID, "")
+		}
 	}
 	clear(s.codes)
 	clear(s.confirms)
@@ -363,13 +452,23 @@ func (s *Server) streamClosedLocked(p *page) {
 	p.goneTimer = time.AfterFunc(after, func() {
 		s.mu.Lock()
 		p.goneTimer = nil
-		gone := len(p.subs) == 0 && p.recording
-		if gone {
+		if len(p.subs) > 0 || p.subs == nil {
+			s.mu.Unlock()
+			return
+		}
+		wasRecording := p.recording
+		if wasRecording {
 			p.recording = false
 			s.opt.Log.Info("a window closed during a recording; it no longer counts as recording", "view", p.current)
 		}
+		if !p.superseded {
+			// The window is gone: its launch's waiters end, and it no
+			// longer follows the EMR (if it comes back, it says so).
+			s.forgetPageLocked(p, "")
+			p.superseded = true
+		}
 		s.mu.Unlock()
-		if gone {
+		if wasRecording {
 			s.notifyRecording()
 		}
 	})
@@ -392,6 +491,8 @@ func (s *Server) WindowState() wire.WindowState {
 		if p.held.replace {
 			ws.Pending.Clinician = &p.held.launch.Req.Clinician
 		}
+	} else if v := p.views[p.next]; v != nil {
+		ws.Pending = &wire.PendingSwitch{LaunchID: v.launch.ID, Patient: v.launch.Req.Patient}
 	}
 	return ws
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -23,8 +24,10 @@ func Decode(body []byte, v any) error {
 		switch {
 		case errors.As(err, &se):
 			return fmt.Errorf("the body is not valid JSON (at byte %d)", se.Offset)
+		case errors.As(err, &te) && te.Field == "":
+			return errors.New("the body must be one JSON object, {…}")
 		case errors.As(err, &te):
-			return fmt.Errorf("field %q must be a %s", strings.TrimPrefix(te.Field, "Clinician."), te.Type.Kind())
+			return fmt.Errorf("field %q must be %s", strings.TrimPrefix(te.Field, "Clinician."), kindName(te.Type.Kind()))
 		case errors.Is(err, io.EOF):
 			return errors.New("the body is empty; send a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
@@ -78,4 +81,23 @@ func duplicateKeys(dec *json.Decoder, depth int) error {
 		dec.Token()
 	}
 	return nil
+}
+
+// kindName says what JSON a Go kind takes, in the API's words.
+func kindName(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		return "a JSON object"
+	}
+	return "another JSON type"
 }
