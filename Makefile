@@ -1,8 +1,9 @@
 # heidi-tray — see README.md.
 GO      ?= go
 VERSION ?= 0.1.0-dev
-# Windows version resources and MSI versions are numbers only.
-NUMVER  := $(shell printf '%s' "$(VERSION)" | sed 's/[^0-9.].*//')
+# Windows version resources and MSI versions are numbers only; pre-releases
+# order before their release (packaging/windows/msi-version.sh).
+NUMVER  = $(shell ./packaging/windows/msi-version.sh "$(VERSION)")
 LDFLAGS := -s -w -X main.version=$(VERSION)
 WINE_PREFIX ?= $(or $(TMPDIR),/tmp)/heidi-tray-wine-$(shell id -u)
 
@@ -40,21 +41,23 @@ windows:
 		rc=$$?; WINEPREFIX=$(WINE_PREFIX) wineserver -k 2>/dev/null; exit $$rc
 
 # Release artifacts in dist/: the Windows exe (GUI subsystem, icon, version
-# info, manifest), the per-user MSI, the Linux binary, SHA-256 sums. With
+# info, manifest), the per-user and per-machine MSIs, the Linux binary,
+# SHA-256 sums. go-winres is pinned in go.mod (tool), so this works offline. With
 # SIGN_ARGS (e.g. --pkcs12 cert.p12 --timestamp URL) the exe and MSI are signed.
 dist:
 	rm -rf dist && mkdir -p dist
-	$(GO) run github.com/tc-hib/go-winres@v0.3.3 simply --arch amd64 --manifest gui --icon assets/icons/ready.ico \
+	$(GO) tool go-winres simply --arch amd64 --manifest gui --icon assets/icons/ready.ico \
 		--product-name heidi-tray --file-description "heidi-tray: Heidi for desktop EMRs" \
 		--product-version $(NUMVER) --file-version $(NUMVER) --original-filename heidi-tray.exe --out rsrc
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) -H=windowsgui" -o dist/heidi-tray.exe . ; \
 		rc=$$?; rm -f rsrc_windows_amd64.syso; exit $$rc
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/heidi-tray-linux-amd64 .
 	$(if $(SIGN_ARGS),./packaging/windows/sign.sh $(SIGN_ARGS) dist/heidi-tray.exe)
-	./packaging/windows/build-msi.sh $(VERSION) dist/heidi-tray.exe dist/heidi-tray-$(NUMVER).msi 2>/dev/null
-	$(if $(SIGN_ARGS),./packaging/windows/sign.sh $(SIGN_ARGS) dist/heidi-tray-$(NUMVER).msi)
-	cd dist && sha256sum heidi-tray.exe heidi-tray-$(NUMVER).msi heidi-tray-linux-amd64 > SHA256SUMS
-	@echo "dist/heidi-tray.exe: $$(stat -c %s dist/heidi-tray.exe) bytes; MSI: $$(stat -c %s dist/heidi-tray-$(NUMVER).msi) bytes; Linux: $$(stat -c %s dist/heidi-tray-linux-amd64) bytes"
+	./packaging/windows/build-msi.sh $(VERSION) dist/heidi-tray.exe dist/heidi-tray-$(VERSION).msi 2>/dev/null
+	./packaging/windows/build-msi.sh --machine $(VERSION) dist/heidi-tray.exe dist/heidi-tray-$(VERSION)-machine.msi 2>/dev/null
+	$(if $(SIGN_ARGS),./packaging/windows/sign.sh $(SIGN_ARGS) dist/heidi-tray-$(VERSION).msi dist/heidi-tray-$(VERSION)-machine.msi)
+	cd dist && sha256sum heidi-tray.exe heidi-tray-$(VERSION).msi heidi-tray-$(VERSION)-machine.msi heidi-tray-linux-amd64 > SHA256SUMS
+	@echo "dist/heidi-tray.exe: $$(stat -c %s dist/heidi-tray.exe) bytes; MSIs: $$(stat -c %s dist/heidi-tray-$(VERSION).msi), $$(stat -c %s dist/heidi-tray-$(VERSION)-machine.msi) bytes; Linux: $$(stat -c %s dist/heidi-tray-linux-amd64) bytes"
 	@test $$(stat -c %s dist/heidi-tray.exe) -le $(MAX_EXE_BYTES) || { echo "dist/heidi-tray.exe is over $(MAX_EXE_BYTES) bytes (9 MiB): see docs/architecture.md"; exit 1; }
 
 # Each fuzz target runs FUZZTIME (60 s in CI) from its checked-in seed corpus.
