@@ -113,6 +113,7 @@ type Launcher struct {
 	nonces urlscheme.Nonces
 
 	mu         sync.Mutex
+	policy     Policy                     // what an administrator can change under a running tray
 	keys       map[string]keystore.APIKey // region → key, read once from the keychain
 	bound      string                     // hash of the clinician last written to the binding file
 	state      State
@@ -142,6 +143,10 @@ type State struct {
 // New builds a launcher; call SetPages before serving.
 func New(d Deps) *Launcher {
 	l := &Launcher{d: d}
+	l.policy = Policy{Disabled: d.Settings.Disabled, AllowedEmailDomains: d.Settings.AllowedEmailDomains}
+	if d.Config != nil {
+		l.policy.DisabledBy = d.Config.SourceText("disabled")
+	}
 	l.cache = tokens.New(tokens.FetchFunc(l.fetch), tokens.Options{Log: d.Log})
 	l.hub.init()
 	return l
@@ -254,7 +259,11 @@ func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser, newW
 	if err := o.Validate(); err != nil {
 		return wire.OpenResult{}, Outcome{}, err
 	}
-	if !request.DomainAllowed(o.Email, l.d.Settings.AllowedEmailDomains) {
+	p := l.Policy()
+	if p.Disabled {
+		return wire.OpenResult{}, Outcome{}, p.disabledErr()
+	}
+	if !request.DomainAllowed(o.Email, p.AllowedEmailDomains) {
 		return wire.OpenResult{}, Outcome{}, fail(wire.CodeDomainNotAllowed, l.domainErr(o.Email))
 	}
 	if _, err := l.cache.Get(ctx, o.Clinician); err != nil {
@@ -354,6 +363,10 @@ func (l *Launcher) Status(ctx context.Context) wire.Status {
 
 // CheckSetup sets the initial tray state from the keychain.
 func (l *Launcher) CheckSetup(ctx context.Context) {
+	if l.Policy().Disabled {
+		l.setState(StateError, stateDisabled)
+		return
+	}
 	_, err := l.d.Keys.APIKey(ctx, l.d.Settings.Region)
 	var ue *keystore.UnavailableError
 	switch {
@@ -418,6 +431,9 @@ func (l *Launcher) isRecording() bool { l.mu.Lock(); defer l.mu.Unlock(); return
 // the page server (webui.Backend).
 
 func (l *Launcher) Token(ctx context.Context, c request.Clinician) (heidiapi.Token, error) {
+	if err := l.refusedByPolicy(c); err != nil {
+		return heidiapi.Token{}, err
+	}
 	tok, err := l.cache.Get(ctx, c)
 	if err != nil {
 		return tok, l.classify(c, err)
@@ -427,6 +443,9 @@ func (l *Launcher) Token(ctx context.Context, c request.Clinician) (heidiapi.Tok
 }
 
 func (l *Launcher) RefreshToken(ctx context.Context, c request.Clinician, stale heidiapi.JWT) (heidiapi.Token, error) {
+	if err := l.refusedByPolicy(c); err != nil {
+		return heidiapi.Token{}, err
+	}
 	tok, err := l.cache.Refresh(ctx, c, stale)
 	if err != nil {
 		return tok, l.classify(c, err)

@@ -48,6 +48,9 @@ func (b Binding) Set(c request.Clinician) error {
 // URL must verify; an unsigned one opens straight away only for the bound
 // clinician, and otherwise asks the person at the screen first.
 func (l *Launcher) OpenURL(ctx context.Context, raw string) (wire.OpenResult, error) {
+	if p := l.Policy(); p.Disabled {
+		return wire.OpenResult{}, p.disabledErr()
+	}
 	u, err := urlscheme.Parse(raw, l.d.Settings.Region)
 	if err != nil {
 		return wire.OpenResult{}, l.refuseURL(err)
@@ -65,7 +68,7 @@ func (l *Launcher) OpenURL(ctx context.Context, raw string) (wire.OpenResult, er
 		return wire.OpenResult{Status: "logged_out", Message: "Signed out of Heidi."}, l.Logout(ctx)
 	}
 	o := u.Open
-	if !request.DomainAllowed(o.Email, l.d.Settings.AllowedEmailDomains) {
+	if !request.DomainAllowed(o.Email, l.Policy().AllowedEmailDomains) {
 		return wire.OpenResult{}, l.refuseURL(l.domainErr(o.Email))
 	}
 	if secret != nil || l.d.Binding.Is(o.Clinician) {
@@ -90,7 +93,7 @@ func (l *Launcher) launchSecret(ctx context.Context) ([]byte, error) {
 }
 
 func (l *Launcher) domainErr(email string) error {
-	return fmt.Errorf("%s is not in an allowed email domain (%s); ask your IT administrator", request.MaskEmail(email), strings.Join(l.d.Settings.AllowedEmailDomains, ", "))
+	return fmt.Errorf("%s is not in an allowed email domain (%s); ask your IT administrator", request.MaskEmail(email), strings.Join(l.Policy().AllowedEmailDomains, ", "))
 }
 
 // refuseURL reports a refused URL to the clinician and the caller.

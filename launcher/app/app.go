@@ -27,6 +27,7 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/notify"
 	"github.com/heidi-tray/heidi-tray/launcher/outbox"
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
+	"github.com/heidi-tray/heidi-tray/launcher/policywatch"
 	"github.com/heidi-tray/heidi-tray/launcher/sessions"
 	"github.com/heidi-tray/heidi-tray/launcher/webui"
 )
@@ -59,6 +60,15 @@ type Options struct {
 	HeidiBackoff time.Duration
 	// Quit is called when someone asks the tray to stop (menu, IPC).
 	Quit func()
+
+	// Reload re-reads the settings; with it the tray watches WatchFiles
+	// and (on Windows) the policy registry keys, and puts a changed kill
+	// switch or allowed_email_domains in force at once (policywatch).
+	Reload        func() (*config.Config, error)
+	WatchFiles    []string
+	WatchInterval time.Duration // default 2 s
+	// OnConfig is told of every changed configuration (the tray menu).
+	OnConfig func(*config.Config)
 }
 
 // App is a provisioned tray: call Start, then Close.
@@ -73,6 +83,7 @@ type App struct {
 	pageLn   net.Listener
 	cleanups []func() // in reverse order of provisioning
 	wg       sync.WaitGroup
+	stopBg   context.CancelFunc // background work started by Start
 	failed   chan struct{}
 	failOnce sync.Once
 	closed   sync.Once
@@ -237,6 +248,13 @@ func (a *App) Start(ctx context.Context) {
 		a.log.Warn("a setting was not applied", "warning", w)
 	}
 	a.Launcher.CheckSetup(ctx)
+	if a.opt.Reload != nil {
+		wctx, cancel := context.WithCancel(context.Background())
+		a.stopBg = cancel
+		w := &policywatch.Watcher{Load: a.opt.Reload, Files: a.opt.WatchFiles, Interval: a.opt.WatchInterval, Apply: a.applyConfig, Log: a.log}
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); w.Run(wctx, a.opt.Config) }()
+	}
 	a.log.Info("heidi-tray started", "version", a.opt.Version, "sandbox", a.opt.Sandbox, "endpoint", a.opt.Endpoint,
 		"page", a.Pages.Origin(), "region", a.Settings.Region, "environment", a.Settings.Environment)
 }
@@ -250,6 +268,23 @@ func (a *App) serve(name string, fn func() error) {
 			a.failOnce.Do(func() { close(a.failed) })
 		}
 	}()
+}
+
+// applyConfig puts a changed configuration in force: the policy at once,
+// the rest (region, port, browser, …) at the next start, which is logged.
+func (a *App) applyConfig(old, cur *config.Config) {
+	a.Launcher.ApplyPolicy(launcher.Policy{Disabled: cur.Disabled, DisabledBy: cur.SourceText("disabled"), AllowedEmailDomains: cur.AllowedEmailDomains})
+	for _, k := range config.Keys() {
+		if k == "disabled" || k == "allowed_email_domains" {
+			continue
+		}
+		if v := cur.Value(k); v != old.Value(k) {
+			a.log.Info("setting changed; it takes effect when heidi-tray restarts", "setting", k, "from", cur.SourceText(k))
+		}
+	}
+	if a.opt.OnConfig != nil {
+		a.opt.OnConfig(cur)
+	}
 }
 
 // Failed is closed when a server stopped on its own.
@@ -266,6 +301,9 @@ func (a *App) Close() {
 		close(a.stop)
 		// Waiters and event streams hear why they end before the servers stop.
 		a.Launcher.Close()
+		if a.stopBg != nil {
+			a.stopBg()
+		}
 		if err := a.API.Shutdown(sctx); err != nil {
 			a.log.Warn("the local API did not stop cleanly", "err", err)
 		}

@@ -4,18 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/heidi-tray/heidi-tray/launcher"
 	"github.com/heidi-tray/heidi-tray/launcher/app"
 	"github.com/heidi-tray/heidi-tray/launcher/browser"
+	"github.com/heidi-tray/heidi-tray/launcher/config"
 	"github.com/heidi-tray/heidi-tray/launcher/install"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/logging"
+	"github.com/heidi-tray/heidi-tray/launcher/notify"
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/tray"
@@ -44,6 +49,20 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	// The log opens first, so that every failure to start is on record; a
+	// tray started by the Run key or an installer has no console.
+	logDir, logFile, err := openLog()
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	log := logging.New(logFile, "info")
+	quiet := false // serving, or a second tray: nothing to report
+	defer func() {
+		if err != nil && !quiet {
+			startFailed(log, logFile.Path(), err)
+		}
+	}()
 	cfg, err := loadConfig(env)
 	if err != nil {
 		return err
@@ -52,17 +71,7 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 	if err := refuseIfDisabled(cfg); err != nil {
 		return err
 	}
-
-	logDir, err := paths.LogDir()
-	if err != nil {
-		return err
-	}
-	logFile, err := logging.Open(logDir)
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-	log := logging.New(logFile, settings.LogLevel)
+	log = logging.New(logFile, settings.LogLevel)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit makes the runtime hand memory back after a burst
 		// instead of keeping its high-water mark all day (docs/performance.md).
@@ -81,11 +90,13 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 	}
 	ipcLn, release, err := ep.Listen()
 	if errors.Is(err, ipc.ErrAlreadyRunning) {
+		quiet = true
 		// macOS may have started this process for a URL (a LaunchServices
 		// launch while a tray not known to it runs): hand it on, not lose it.
 		if urls := tray.QueuedURLs(3 * time.Second); len(urls) > 0 {
 			return forwardURLs(ctx, ipc.NewClient(ep.Path), urls, log)
 		}
+		log.Info("another heidi-tray is already running for this user and session; exiting")
 		return &UserError{Code: ExitFailure, Msg: "heidi-tray is already running for this user; see 'heidi-tray status'"}
 	}
 	if err != nil {
@@ -96,15 +107,23 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tray.OnQuit(stop) // macOS: the Quit Apple Event (logout, restart)
+	var live atomic.Pointer[config.Config] // the settings in force, for the menu
+	live.Store(cfg)
 	a, err := app.New(app.Options{
 		Version: env.Version, Config: cfg, Sandbox: sandbox, Log: log,
 		IPC: ipcLn, Endpoint: ep.Path, Quit: stop,
+		Reload:     func() (*config.Config, error) { return loadConfig(env) },
+		WatchFiles: append([]string{cfg.File}, policyFiles()...),
+		OnConfig:   func(c *config.Config) { live.Store(c) },
 	})
 	if err != nil {
 		return &UserError{Code: ExitFailure, Msg: err.Error()}
 	}
 	defer a.Close()
 	a.Start(ctx)
+	quiet = true
+	stopSessionEnd := onSessionEnd(log, func() { a.Launcher.Logout(context.Background()); stop() })
+	defer stopSessionEnd()
 	go func() { // a server that stops on its own stops the tray
 		select {
 		case <-a.Failed():
@@ -163,6 +182,11 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 				}
 			},
 			Autostart: func(enable bool) error {
+				if c := live.Load(); c.Sources["autostart"].Kind == "policy" && c.Autostart != enable {
+					err := fmt.Errorf("start at login is set by your administrator (%s)", c.SourceText("autostart"))
+					log.Warn("changing start at login refused", "err", err)
+					return err
+				}
 				_, err := install.SetAutostart(exe, enable)
 				if err != nil {
 					log.Warn("changing start at login failed", "err", err)
@@ -180,4 +204,39 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 	})
 	stop()
 	return nil
+}
+
+// openLog opens the log in its place, or else in a fallback directory
+// under the temporary directory (a broken profile must not hide why
+// heidi-tray did not start).
+func openLog() (string, *logging.File, error) {
+	dir, err := paths.LogDir()
+	if err == nil {
+		var f *logging.File
+		if f, err = logging.Open(dir); err == nil {
+			return dir, f, nil
+		}
+	}
+	fallback := filepath.Join(os.TempDir(), "heidi-tray-logs") // per user on Windows
+	if uid := os.Getuid(); uid >= 0 {
+		fallback += fmt.Sprintf("-%d", uid)
+	}
+	f, ferr := logging.Open(fallback)
+	if ferr != nil {
+		return "", nil, fmt.Errorf("cannot open a log (%v), nor one in %s (%v)", err, fallback, ferr)
+	}
+	logging.New(f, "info").Warn("the log directory is unusable; logging here instead", "err", err)
+	return fallback, f, nil
+}
+
+// startFailed records why the tray did not start: in the log, where the
+// OS keeps such records (Windows: the Event Log; startfail_*.go), and as a
+// notification when there is a desktop to show it on.
+func startFailed(log *slog.Logger, logPath string, err error) {
+	msg := oneLine(err.Error())
+	log.Error("heidi-tray could not start", "err", msg)
+	reportStartFailure("heidi-tray could not start: " + msg + " (log: " + logPath + ")")
+	if hasDesktop() {
+		notify.Notifier{Log: log}.Send("heidi-tray could not start", msg)
+	}
 }

@@ -18,6 +18,10 @@ type registryPolicy struct{}
 
 func policySource() config.PolicySource { return registryPolicy{} }
 
+// policyFiles: Windows policy is in the registry, which the running tray
+// watches through notifications (launcher/policywatch).
+func policyFiles() []string { return nil }
+
 func (registryPolicy) Policy() (map[string]string, string, error) {
 	out := map[string]string{}
 	var where []string

@@ -248,6 +248,16 @@ func (c *Config) Value(key string) string {
 	return ""
 }
 
+// SourceText says where a setting came from, e.g. "policy HKLM\…" or
+// "file /home/…/config.toml:3".
+func (c *Config) SourceText(key string) string {
+	src := c.Sources[key]
+	if src.Where == "" {
+		return src.Kind
+	}
+	return src.Kind + " " + src.Where
+}
+
 // PolicySource gives the administrator's settings (registry or managed
 // preferences); nil where the platform has none.
 type PolicySource interface {
