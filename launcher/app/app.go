@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -280,6 +281,11 @@ func (a *App) applyConfig(old, cur *config.Config) {
 		}
 		if v := cur.Value(k); v != old.Value(k) {
 			a.log.Info("setting changed; it takes effect when heidi-tray restarts", "setting", k, "from", cur.SourceText(k))
+		}
+	}
+	for _, w := range cur.Warnings {
+		if !slices.Contains(old.Warnings, w) {
+			a.log.Warn("a setting was not applied", "warning", w)
 		}
 	}
 	if a.opt.OnConfig != nil {

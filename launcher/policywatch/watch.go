@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/heidi-tray/heidi-tray/launcher/config"
@@ -25,7 +26,7 @@ type Watcher struct {
 	// notifications the policy is re-read on every tick as well.
 	Interval time.Duration
 	// Apply is called with the previous and the new configuration when the
-	// effective settings changed.
+	// effective settings or their warnings changed.
 	Apply func(old, cur *config.Config)
 	Log   *slog.Logger
 }
@@ -72,7 +73,7 @@ func (w *Watcher) Run(ctx context.Context, current *config.Config) {
 			return
 		}
 		lastErr = ""
-		if reflect.DeepEqual(cur.Settings, current.Settings) {
+		if reflect.DeepEqual(cur.Settings, current.Settings) && slices.Equal(cur.Warnings, current.Warnings) {
 			return
 		}
 		log.Info("settings changed", "trigger", why)

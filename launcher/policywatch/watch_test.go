@@ -60,25 +60,33 @@ func TestWatcherAppliesFileChanges(t *testing.T) {
 	if c := next("the kill switch"); !c.Disabled || len(c.AllowedEmailDomains) != 1 || c.AllowedEmailDomains[0] != "clinic.example" {
 		t.Fatalf("applied %+v", c.Settings)
 	}
-	write("allowed_email_domains = [\"a.example\"\n") // half-written: kept as it was, warned about
+	// A key from a newer version: the same settings, a new warning.
+	write("disabled = true\nallowed_email_domains = [\"clinic.example\"]\nfuture_setting = 1\n")
+	if c := next("a new warning"); !c.Disabled || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "future_setting") {
+		t.Fatalf("applied %+v %q", c.Settings, c.Warnings)
+	}
+	// Unreadable (a directory in its place): kept as it was, warned about once.
+	os.Remove(file)
+	os.Mkdir(file, 0o700)
 	deadline := time.Now().Add(2 * time.Second)
 	for !strings.Contains(logs.String(), "could not be read") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no warning for a bad file; log:\n%s", logs.String())
+			t.Fatalf("no warning for an unreadable file; log:\n%s", logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	select {
 	case c := <-applied:
-		t.Fatalf("a bad file was applied: %+v", c.Settings)
+		t.Fatalf("an unreadable file was applied: %+v", c.Settings)
 	case <-time.After(200 * time.Millisecond):
 	}
-	write("disabled = false\n") // the same size as before would still be seen: mtime
+	if n := strings.Count(logs.String(), "could not be read"); n != 1 {
+		t.Fatalf("the same unreadable file was warned about %d times", n)
+	}
+	os.Remove(file)
+	write("disabled = false\n")
 	if c := next("turning back on"); c.Disabled || len(c.AllowedEmailDomains) != 0 {
 		t.Fatalf("applied %+v", c.Settings)
-	}
-	if n := strings.Count(logs.String(), "could not be read"); n != 1 {
-		t.Fatalf("the same bad file was warned about %d times", n)
 	}
 	os.Remove(file) // back to defaults: no change from the last state, nothing applied
 	select {
