@@ -22,16 +22,17 @@ import (
 )
 
 type wineWorld struct {
-	t   *testing.T
-	dir string
-	env []string
-	exe string
+	t      *testing.T
+	dir    string
+	env    []string
+	exe    string
+	prefix string // the Wine prefix (drive_c is under it)
 }
 
 func newWineWorld(t *testing.T) *wineWorld {
 	t.Helper()
-	_, env := testrig.Wine(t, "./.ci/wine-prefix")
-	w := &wineWorld{t: t, dir: testrig.ShortTempDir(t), env: env}
+	prefix, env := testrig.Wine(t, "./.ci/wine-prefix")
+	w := &wineWorld{t: t, dir: testrig.ShortTempDir(t), env: env, prefix: prefix}
 	w.exe = filepath.Join(w.dir, "heidi-tray.exe")
 	w.build(w.exe, ".", "-H=windowsgui")
 	return w

@@ -364,8 +364,7 @@ func (l *Launcher) Status(ctx context.Context) wire.Status {
 // CheckSetup sets the initial tray state from the keychain.
 func (l *Launcher) CheckSetup(ctx context.Context) {
 	if l.Policy().Disabled {
-		l.setState(StateError, stateDisabled)
-		return
+		return // State() says so
 	}
 	_, err := l.d.Keys.APIKey(ctx, l.d.Settings.Region)
 	var ue *keystore.UnavailableError
@@ -392,6 +391,9 @@ func (l *Launcher) State() State {
 	s.Sandbox = l.d.Sandbox
 	if l.recording {
 		s.Kind, s.Message = StateRecording, "Recording in Heidi"
+	}
+	if l.policy.Disabled { // whatever a launch in flight set last
+		s.Kind, s.Message = StateError, stateDisabled
 	}
 	return s
 }

@@ -71,7 +71,7 @@ func (l *Launcher) ApplyPolicy(p Policy) {
 			l.pages.Logout()
 		}
 		l.cache.Clear()
-		l.setState(StateError, stateDisabled)
+		l.publishState() // State() shows it while the policy holds
 		if l.d.Notify != nil {
 			l.d.Notify("heidi-tray is turned off", "Your IT administrator turned heidi-tray off on this workstation.")
 		}

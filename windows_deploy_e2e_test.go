@@ -1,0 +1,389 @@
+//go:build linux
+
+package main
+
+// Fleet deployment under Wine: upgrades and removal with the tray running,
+// the per-machine MSI, live policy over the named pipe, the session's end,
+// and every command of docs/windows.md's deployment guide.
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
+	"github.com/heidi-tray/heidi-tray/launcher/testrig"
+)
+
+func needMSITools(t *testing.T) {
+	t.Helper()
+	for p, pkg := range map[string]string{"wixl": "wixl", "msiinfo": "msitools", "msibuild": "msitools"} {
+		testrig.Need(t, p, pkg)
+	}
+}
+
+// release builds heidi-tray.exe claiming version v, and its MSI.
+func (w *wineWorld) release(v string, machine bool) (exe, msi string) {
+	w.t.Helper()
+	dir := filepath.Join(w.dir, "rel-"+v)
+	os.MkdirAll(dir, 0o755)
+	exe = filepath.Join(dir, "heidi-tray.exe")
+	if _, err := os.Stat(exe); err != nil {
+		w.build(exe, ".", "-H=windowsgui -X main.version="+v)
+	}
+	name := "heidi-tray-" + v + ".msi"
+	args := []string{v, exe}
+	if machine {
+		name = "heidi-tray-" + v + "-machine.msi"
+		args = append([]string{"--machine"}, args...)
+	}
+	msi = filepath.Join(dir, name)
+	if out, err := exec.Command("./packaging/windows/build-msi.sh", append(args, msi)...).CombinedOutput(); err != nil {
+		w.t.Fatalf("build-msi %v: %v\n%s", args, err, out)
+	}
+	return exe, msi
+}
+
+type trayStatus struct {
+	Running bool   `json:"running"`
+	Version string `json:"version"`
+	PID     int    `json:"pid"`
+}
+
+func (w *wineWorld) trayStatus() trayStatus {
+	w.t.Helper()
+	var st trayStatus
+	json.Unmarshal([]byte(w.wine("", w.exe, "status", "--json").stdout), &st)
+	return st
+}
+
+// waitTray waits until the tray answers with version v ("" = not running).
+func (w *wineWorld) waitTray(v string) trayStatus {
+	w.t.Helper()
+	var st trayStatus
+	for i := 0; i < 80; i++ {
+		if st = w.trayStatus(); st.Running == (v != "") && st.Version == v {
+			return st
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	w.t.Fatalf("want the tray at %q, have %+v", v, st)
+	return st
+}
+
+// regValue reads one registry value as reg query prints it ("" if absent).
+// An empty name is the key's default value.
+func (w *wineWorld) regValue(key, name string) string {
+	args, shown := []string{"query", key, "/v", name}, name
+	if name == "" {
+		args, shown = []string{"query", key, "/ve"}, "(Default)"
+	}
+	r := w.wine("", append([]string{"reg"}, args...)...)
+	m := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(shown) + `\s+REG_\w+\s+(.*?)\s*$`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// products lists the product codes installed under an UpgradeCode (the
+// registry's packed GUIDs), for the user or the machine.
+func (w *wineWorld) products(upgradeCode string, machine bool) []string {
+	root := `HKCU\Software\Microsoft\Installer\UpgradeCodes\`
+	if machine {
+		root = `HKLM\Software\Classes\Installer\UpgradeCodes\`
+	}
+	r := w.wine("", "reg", "query", root+packGUID(upgradeCode))
+	return regexp.MustCompile(`(?m)^\s+([0-9A-F]{32})\s`).FindAllString(r.stdout, -1)
+}
+
+// packGUID is Windows Installer's packed form of a GUID.
+func packGUID(g string) string {
+	g = strings.Trim(g, "{}")
+	p := strings.Split(g, "-")
+	rev := func(s string) string {
+		b := []byte(s)
+		for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+			b[i], b[j] = b[j], b[i]
+		}
+		return string(b)
+	}
+	swap := func(s string) string {
+		var out strings.Builder
+		for i := 0; i+1 < len(s); i += 2 {
+			out.WriteByte(s[i+1])
+			out.WriteByte(s[i])
+		}
+		return out.String()
+	}
+	return strings.ToUpper(rev(p[0]) + rev(p[1]) + rev(p[2]) + swap(p[3]) + swap(p[4]))
+}
+
+const (
+	userUpgradeCode    = "8D4F2E6B-3A1C-4B7E-9F2D-5C6A7B8E9F01"
+	machineUpgradeCode = "2C7E9A41-5B3D-4F6E-8A1B-9D0C3E5F7A12"
+)
+
+// The fleet's normal day: install, the tray runs, an upgrade arrives while
+// it runs, then removal. Exit 0 each time, one product, the new version
+// running, nothing left behind.
+func TestUpgradeWithTheTrayRunningUnderWine(t *testing.T) {
+	needMSITools(t)
+	w := newWineWorld(t)
+	_, rc := w.release("1.2.3-rc.1", false)
+	_, rel := w.release("1.2.3", false)
+	exePath := regexp.MustCompile(`(?i)^C:\\users\\[^\\]+\\AppData\\Local\\Programs\\heidi-tray\\$`)
+
+	if r := w.wine("", "msiexec", "/i", testrig.WinPath(rc), "/qn", "/norestart"); r.code != 0 {
+		t.Fatalf("installing the rc: %+v", r)
+	}
+	defer w.wine("", "msiexec", "/x", testrig.WinPath(rel), "/qn") // on failure: leave the prefix clean
+	first := w.waitTray("1.2.3-rc.1") // the MSI started it
+	if dir := w.regValue(`HKCU\Software\heidi-tray`, "InstallDir"); !exePath.MatchString(dir) {
+		t.Fatalf("InstallDir %q", dir)
+	}
+	if r := w.wine("", "msiexec", "/i", testrig.WinPath(rel), "/qn", "/norestart"); r.code != 0 {
+		t.Fatalf("upgrading with the tray running: exit %d (3010 = files in use), %+v", r.code, r)
+	}
+	second := w.waitTray("1.2.3")
+	if second.PID == first.PID {
+		t.Fatal("the old tray is still the one running")
+	}
+	if v := w.regValue(`HKCU\Software\heidi-tray`, "Version"); v != "1.2.3" {
+		t.Fatalf("registry Version %q", v)
+	}
+	if p := w.products(userUpgradeCode, false); len(p) != 1 {
+		t.Fatalf("products after the upgrade: %v", p)
+	}
+	// A rebuild of the same version (a new ProductCode) replaces it.
+	_, again := w.release("1.2.3", false) // wixl gives every build a new ProductCode
+	if r := w.wine("", "msiexec", "/i", testrig.WinPath(again), "/qn", "/norestart"); r.code != 0 {
+		t.Fatalf("same-version rebuild: %+v", r)
+	}
+	if p := w.products(userUpgradeCode, false); len(p) != 1 {
+		t.Fatalf("a same-version rebuild installed beside the first: %v", p)
+	}
+	w.waitTray("1.2.3")
+	// Going back is refused.
+	if r := w.wine("", "msiexec", "/i", testrig.WinPath(rc), "/qn", "/norestart"); r.code == 0 {
+		t.Fatal("a downgrade to the rc installed")
+	}
+	if p := w.products(userUpgradeCode, false); len(p) != 1 {
+		t.Fatalf("products after a refused downgrade: %v", p)
+	}
+	if r := w.wine("", "msiexec", "/x", testrig.WinPath(again), "/qn", "/norestart"); r.code != 0 {
+		t.Fatalf("uninstalling with the tray running: %+v", r)
+	}
+	w.waitTray("")
+	home := filepath.Join(w.prefix, "drive_c", "users")
+	if left, _ := filepath.Glob(filepath.Join(home, "*", "AppData", "Local", "Programs", "heidi-tray", "*")); len(left) != 0 {
+		t.Fatalf("left after uninstall: %v", left)
+	}
+	if p := w.products(userUpgradeCode, false); len(p) != 0 {
+		t.Fatalf("products after uninstall: %v", p)
+	}
+}
+
+// The per-machine MSI: Program Files, HKLM registrations, the Event Log
+// source; AUTOSTART=0 leaves start at login out.
+func TestMachineMSIUnderWine(t *testing.T) {
+	needMSITools(t)
+	w := newWineWorld(t)
+	_, msi := w.release("2.0.0", true)
+	if sum, _ := exec.Command("msiinfo", "suminfo", msi).Output(); !strings.Contains(string(sum), "Source: 2") {
+		t.Fatalf("the machine MSI should be per-machine (Word Count 2 = compressed, elevated):\n%s", sum)
+	}
+	if r := w.wine("", "msiexec", "/i", testrig.WinPath(msi), "/qn", "/norestart", "ALLUSERS=1", "AUTOSTART=0"); r.code != 0 {
+		t.Fatalf("msiexec /i machine: %+v", r)
+	}
+	defer w.wine("", "msiexec", "/x", testrig.WinPath(msi), "/qn") // on failure: leave the prefix clean
+	pf := filepath.Join(w.prefix, "drive_c", "Program Files", "heidi-tray", "heidi-tray.exe")
+	if _, err := os.Stat(pf); err != nil {
+		t.Fatalf("not in Program Files: %v", err)
+	}
+	if v := w.regValue(`HKLM\Software\heidi-tray`, "Version"); v != "2.0.0" {
+		t.Fatalf("HKLM Version %q", v)
+	}
+	if cmd := w.regValue(`HKLM\Software\Classes\heidi-tray\shell\open\command`, ""); cmd != `"C:\Program Files\heidi-tray\heidi-tray.exe" url -- "%1"` {
+		t.Fatalf("machine-wide scheme %q", cmd)
+	}
+	if run := w.regValue(`HKLM\Software\Microsoft\Windows\CurrentVersion\Run`, "heidi-tray"); run != "" {
+		t.Fatalf("AUTOSTART=0 still registered start at login: %q", run)
+	}
+	if f := w.regValue(`HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\heidi-tray`, "EventMessageFile"); !strings.Contains(f, "EventCreate.exe") {
+		t.Fatalf("Event Log source %q", f)
+	}
+	w.waitTray("2.0.0") // the installing user's tray
+	if p := w.products(machineUpgradeCode, true); len(p) != 1 {
+		t.Fatalf("machine products %v", p)
+	}
+	if r := w.wine("", "msiexec", "/x", testrig.WinPath(msi), "/qn", "/norestart"); r.code != 0 {
+		t.Fatalf("msiexec /x machine: %+v", r)
+	}
+	w.waitTray("")
+	if _, err := os.Stat(pf); !os.IsNotExist(err) {
+		t.Fatalf("the exe is left in Program Files: %v", err)
+	}
+	if v := w.regValue(`HKLM\Software\Classes\heidi-tray\shell\open\command`, ""); v != "" {
+		t.Fatalf("the scheme is left: %q", v)
+	}
+}
+
+// emrOpen launches over the named pipe as an EMR does: no heidi-tray client
+// code that reads policy, just HTTP on the pipe (launcher/ipc's helper).
+func (w *wineWorld) emrOpen(helper, email string) map[string]string {
+	w.t.Helper()
+	env := w.env
+	w.env = append(append([]string{}, env...), "HEIDI_TRAY_EMR_EMAIL="+email)
+	r := w.wine("", helper, "-test.run", "^TestEMRPipeClient$", "-test.v")
+	w.env = env
+	m := regexp.MustCompile(`EMR-RESULT (\{.*\})`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		w.t.Fatalf("the EMR helper printed no result: %+v", r)
+	}
+	var out map[string]string
+	json.Unmarshal([]byte(m[1]), &out)
+	return out
+}
+
+// Group Policy changed under a running tray: the kill switch refuses the
+// next pipe launch within seconds, allowed_email_domains too; an unknown
+// policy value from a newer ADMX leaves launches working.
+func TestLivePolicyUnderWine(t *testing.T) {
+	w := newWineWorld(t)
+	helper := filepath.Join(w.dir, "emr.exe")
+	cmd := exec.Command("go", "test", "-c", "-o", helper, "./launcher/ipc")
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the EMR helper: %v\n%s", err, out)
+	}
+	stub := filepath.Join(w.dir, "browser-stub.exe")
+	w.build(stub, "./bench/stub", "")
+	fake := fakeheidi.New(e2eKey)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	w.env = append(w.env, "HEIDI_TRAY_API_BASE="+srv.URL+fakeheidi.BasePath,
+		"HEIDI_TRAY_BROWSER="+testrig.WinPath(stub), "BENCH_BROWSER_LOG="+testrig.WinPath(filepath.Join(w.dir, "browser.log")))
+	const policy = `HKLM\Software\Policies\heidi-tray`
+	// Group Policy's parent key exists on Windows; Wine's prefix lacks it.
+	w.wine("", "reg", "add", `HKLM\Software\Policies`, "/f")
+	w.wine("", "reg", "add", `HKCU\Software\Policies`, "/f")
+	defer w.wine("", "reg", "delete", policy, "/f")
+	if r := w.wine(e2eKey+"\r\n", w.exe, "key", "set", "--region", "AU"); r.code != 0 {
+		t.Fatalf("key set: %+v", r)
+	}
+	defer w.wine("", w.exe, "key", "delete", "--region", "AU")
+	tray := exec.Command("timeout", "300", "wine", w.exe, "run")
+	tray.Env = w.env
+	if err := tray.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tray.Process.Kill(); tray.Wait() }()
+	w.waitTray("0.1.0-dev")
+	defer w.wine("", w.exe, "quit")
+
+	if got := w.emrOpen(helper, "dr.w@clinic.example"); got["status"] != "opened" {
+		t.Fatalf("launch before the policy: %v", got)
+	}
+	w.wine("", "reg", "add", policy, "/v", "future_policy_from_a_newer_admx", "/t", "REG_SZ", "/d", "x", "/f")
+	if r := w.wine("", "reg", "add", policy, "/v", "disabled", "/t", "REG_DWORD", "/d", "1", "/f"); r.code != 0 {
+		t.Fatalf("reg add: %+v", r)
+	}
+	set := time.Now()
+	var got map[string]string
+	for time.Since(set) < 10*time.Second {
+		if got = w.emrOpen(helper, "dr.w@clinic.example"); got["code"] == "disabled" {
+			break
+		}
+	}
+	if got["code"] != "disabled" || !strings.Contains(got["message"], `HKLM\Software\Policies\heidi-tray`) {
+		t.Fatalf("the kill switch did not reach the pipe within 10 s: %v", got)
+	}
+	t.Logf("the kill switch refused a pipe launch %s after it was set", time.Since(set).Round(time.Millisecond))
+	if st := w.wine("", w.exe, "status"); !strings.Contains(st.stdout, "Turned off by your administrator") {
+		t.Fatalf("tray state: %+v", st)
+	}
+	w.wine("", "reg", "delete", policy, "/v", "disabled", "/f")
+	w.wine("", "reg", "add", policy, "/v", "allowed_email_domains", "/t", "REG_SZ", "/d", "other.example", "/f")
+	for set = time.Now(); time.Since(set) < 10*time.Second; {
+		if got = w.emrOpen(helper, "dr.w@clinic.example"); got["code"] == "domain_not_allowed" {
+			break
+		}
+	}
+	if got["code"] != "domain_not_allowed" {
+		t.Fatalf("allowed_email_domains did not reach the pipe: %v", got)
+	}
+	// The unknown value is still there: launches for an allowed domain work.
+	if got = w.emrOpen(helper, "dr.o@other.example"); got["status"] != "opened" {
+		t.Fatalf("an unknown policy value broke launches: %v", got)
+	}
+	logData, _ := os.ReadFile(filepath.Join(w.localAppData(t), "heidi-tray", "logs", "heidi-tray.log"))
+	for _, want := range []string{`"trigger":"policy"`, "heidi-tray is turned off", "allowed email domains", "future_policy_from_a_newer_admx"} {
+		if !strings.Contains(string(logData), want) {
+			t.Errorf("the log lacks %q:\n%s", want, logData)
+		}
+	}
+	if strings.Contains(string(logData), e2eKey) {
+		t.Fatal("the key reached the log")
+	}
+}
+
+func (w *wineWorld) localAppData(t *testing.T) string {
+	m, _ := filepath.Glob(filepath.Join(w.prefix, "drive_c", "users", "*", "AppData", "Local"))
+	for _, d := range m {
+		if !strings.Contains(d, "Public") {
+			return d
+		}
+	}
+	t.Fatal("no AppData\\Local in the Wine prefix")
+	return ""
+}
+
+// Logoff: Wine's "wineboot --end-session" sends WM_QUERYENDSESSION and
+// WM_ENDSESSION to every top-level window, as Windows does at logoff and
+// Restart Manager does for an installer. Windows need a display (Xvfb) and
+// a desktop made with it: earlier tests' programs made the prefix's default
+// desktop without one, so the tray and wineboot share a desktop of their own.
+func TestSessionEndSignsOutUnderWine(t *testing.T) {
+	w := newWineWorld(t)
+	display := testrig.Xvfb(t)
+	env := w.env
+	w.env = append(append([]string{}, env...), "DISPLAY="+display)
+	defer func() { w.env = env }()
+	desktop := "/desktop=heidi-session-test,320x200"
+	tray := exec.Command("timeout", "300", "wine", "explorer", desktop, w.exe, "run")
+	tray.Env = w.env
+	if err := tray.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tray.Process.Kill(); tray.Wait() }()
+	defer w.wine("", w.exe, "quit")
+	w.waitTray("0.1.0-dev")
+	logFile := filepath.Join(w.localAppData(t), "heidi-tray", "logs", "heidi-tray.log")
+	logData, _ := os.ReadFile(logFile)
+	if i := strings.LastIndex(string(logData), "heidi-tray started"); i < 0 || strings.Contains(string(logData[i:]), "no window for session-end messages") {
+		t.Fatalf("the tray made no window for session-end messages:\n%s", logData)
+	}
+	if r := w.wine("", "explorer", desktop, "wineboot", "--end-session"); r.code != 0 {
+		t.Fatalf("wineboot --end-session: %+v", r)
+	}
+	signedOutAndStopped := func() bool {
+		logData, _ = os.ReadFile(logFile)
+		i := strings.LastIndex(string(logData), "the Windows session is ending; signing out of Heidi")
+		return i >= 0 && strings.Contains(string(logData[i:]), `"msg":"logout"`)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !signedOutAndStopped(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no sign-out at the session's end:\n%s", logData)
+		}
+	}
+	// Then it stops, or Windows (here wineboot) ends it once WM_ENDSESSION
+	// has returned: signing out had to happen before.
+	w.waitTray("")
+}
