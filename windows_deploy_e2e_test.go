@@ -144,7 +144,7 @@ func TestUpgradeWithTheTrayRunningUnderWine(t *testing.T) {
 		t.Fatalf("installing the rc: %+v", r)
 	}
 	defer w.wine("", "msiexec", "/x", testrig.WinPath(rel), "/qn") // on failure: leave the prefix clean
-	first := w.waitTray("1.2.3-rc.1") // the MSI started it
+	first := w.waitTray("1.2.3-rc.1")                              // the MSI started it
 	if dir := w.regValue(`HKCU\Software\heidi-tray`, "InstallDir"); !exePath.MatchString(dir) {
 		t.Fatalf("InstallDir %q", dir)
 	}
