@@ -8,6 +8,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -386,4 +388,94 @@ func TestSessionEndSignsOutUnderWine(t *testing.T) {
 	// Then it stops, or Windows (here wineboot) ends it once WM_ENDSESSION
 	// has returned: signing out had to happen before.
 	w.waitTray("")
+}
+
+// guideCommands are the commands of docs/windows.md's ```bat blocks, in
+// the order they appear (comments and blank lines dropped).
+func guideCommands(t *testing.T) []string {
+	data, err := os.ReadFile("docs/windows.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, block := range regexp.MustCompile("(?s)```bat\n(.*?)```").FindAllStringSubmatch(string(data), -1) {
+		for _, l := range strings.Split(block[1], "\n") {
+			l = strings.TrimSpace(l)
+			if l == "" || strings.HasPrefix(l, "::") || strings.HasPrefix(strings.ToLower(l), "rem ") {
+				continue
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Every command the deployment guide gives IT runs, in order, under Wine,
+// in a folder with the release's files, and exits 0 — the way the
+// URL-signing test vector is read from the docs, so the guide cannot rot.
+func TestDeploymentGuideUnderWine(t *testing.T) {
+	needMSITools(t)
+	cmds := guideCommands(t)
+	guide := strings.Join(cmds, "\n")
+	for _, want := range []string{
+		`msiexec /i heidi-tray-1.2.3.msi /qn /norestart /l*v`, `msiexec /x heidi-tray-1.2.3.msi /qn /norestart`,
+		`AUTOSTART=0`, `PURGE=1`, `msiexec /i heidi-tray-1.2.3-machine.msi /qn /norestart ALLUSERS=1 /l*v`,
+		`msiexec /x heidi-tray-1.2.3-machine.msi`, `reg query HKLM\Software\heidi-tray /v Version`,
+		`reg query HKCU\Software\heidi-tray /v Version`, `heidi-tray.admx`, `reg add HKLM\Software\Policies\heidi-tray /v disabled`,
+	} {
+		if !strings.Contains(guide, want) {
+			t.Errorf("docs/windows.md's deployment guide no longer has %q", want)
+		}
+	}
+	w := newWineWorld(t)
+	_, perUser := w.release("1.2.3", false)
+	_, perMachine := w.release("1.2.3", true)
+	dir := filepath.Join(w.dir, "guide")
+	os.MkdirAll(filepath.Join(dir, "en-US"), 0o755)
+	for src, dst := range map[string]string{
+		perUser: "heidi-tray-1.2.3.msi", perMachine: "heidi-tray-1.2.3-machine.msi",
+		"packaging/windows/heidi-tray.admx": "heidi-tray.admx", "packaging/windows/en-US/heidi-tray.adml": "en-US/heidi-tray.adml",
+	} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, dst), data, 0o644)
+	}
+	defer w.wine("", "msiexec", "/x", testrig.WinPath(perUser), "/qn")
+	defer w.wine("", "msiexec", "/x", testrig.WinPath(perMachine), "/qn")
+	defer w.wine("", "reg", "delete", `HKLM\Software\Policies\heidi-tray`, "/f")
+	for i, c := range cmds {
+		if strings.HasSuffix(c, " status") {
+			w.waitTray("1.2.3") // the MSI started it a moment ago
+		}
+		bat := filepath.Join(dir, fmt.Sprintf("step%02d.bat", i))
+		os.WriteFile(bat, []byte("@echo off\r\n"+c+"\r\nexit /b %errorlevel%\r\n"), 0o644)
+		cmd := exec.Command("timeout", "180", "wine", "cmd", "/c", filepath.Base(bat))
+		cmd.Dir, cmd.Env = dir, w.env
+		cmd.WaitDelay = 5 * time.Second // the tray the MSI starts must not hold our pipes
+		out, err := cmd.CombinedOutput()
+		if errors.Is(err, exec.ErrWaitDelay) {
+			err = nil
+		}
+		if err != nil {
+			t.Fatalf("docs/windows.md: %s\nfailed: %v\n%s", c, err, out)
+		}
+		if strings.Contains(c, "/v Version") && !strings.Contains(string(out), "1.2.3") {
+			t.Fatalf("%s printed no version:\n%s", c, out)
+		}
+		if strings.HasSuffix(c, " status") && !strings.Contains(string(out), "heidi-tray 1.2.3 is running") {
+			t.Fatalf("%s:\n%s", c, out)
+		}
+		t.Logf("ok: %s", c)
+	}
+	if p := w.products(userUpgradeCode, false); len(p) != 0 {
+		t.Fatalf("the guide's commands left the per-user product installed: %v", p)
+	}
+	if p := w.products(machineUpgradeCode, true); len(p) != 0 {
+		t.Fatalf("the guide's commands left the per-machine product installed: %v", p)
+	}
+	if _, err := os.Stat(filepath.Join(w.prefix, "drive_c", "windows", "PolicyDefinitions", "heidi-tray.admx")); err != nil {
+		t.Fatalf("the ADMX was not copied: %v", err)
+	}
 }
