@@ -479,3 +479,35 @@ func TestDeploymentGuideUnderWine(t *testing.T) {
 		t.Fatalf("the ADMX was not copied: %v", err)
 	}
 }
+
+// MSI versions order as the releases do (docs/windows.md, "Versions"), and
+// what cannot be encoded is refused with the reason.
+func TestMSIVersionScheme(t *testing.T) {
+	order := []string{"0.9.64", "1.2.3-dev", "1.2.3-dev+7", "1.2.3-dev.8", "1.2.3-alpha.1", "1.2.3-beta.2",
+		"1.2.3-rc.1", "1.2.3-rc.2", "1.2.3", "1.2.4-dev", "1.3.0-rc.1", "2.0.0"}
+	var prev [3]int
+	for i, v := range order {
+		out, err := exec.Command("./packaging/windows/msi-version.sh", v).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		var cur [3]int
+		if n, _ := fmt.Sscanf(strings.TrimSpace(string(out)), "%d.%d.%d", &cur[0], &cur[1], &cur[2]); n != 3 || cur[0] > 255 || cur[1] > 255 || cur[2] > 65535 {
+			t.Fatalf("%s → %q is not an MSI version", v, out)
+		}
+		if i > 0 && !(cur[0] > prev[0] || cur[0] == prev[0] && (cur[1] > prev[1] || cur[1] == prev[1] && cur[2] > prev[2])) {
+			t.Fatalf("%s (%v) does not order after %s (%v)", v, cur, order[i-1], prev)
+		}
+		prev = cur
+	}
+	if out, _ := exec.Command("./packaging/windows/msi-version.sh", "1.2.3+build.5").Output(); strings.TrimSpace(string(out)) != "1.2.3999" {
+		t.Fatalf("a release's build metadata changed its MSI version: %s", out)
+	}
+	for v, why := range map[string]string{"1.2.65": "at most 64", "1.2.3-pre": "unknown pre-release", "1.2": "MAJOR.MINOR.PATCH",
+		"256.0.0": "at most 255", "1.2.3-rc.200": "at most 199"} {
+		out, err := exec.Command("./packaging/windows/msi-version.sh", v).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), why) {
+			t.Errorf("%s: want a refusal mentioning %q, got %v %s", v, why, err, out)
+		}
+	}
+}

@@ -152,8 +152,8 @@ func regQuery(w *wineWorld, key string) string {
 
 func TestMSIAndSigningUnderWine(t *testing.T) {
 	w := newWineWorld(t)
-	for _, p := range []string{"wixl", "msiinfo", "osslsigncode", "openssl"} {
-		testrig.Need(t, p, map[string]string{"wixl": "wixl", "msiinfo": "msitools", "osslsigncode": "osslsigncode", "openssl": "openssl"}[p])
+	for _, p := range []string{"wixl", "msiinfo", "msibuild", "osslsigncode", "openssl"} {
+		testrig.Need(t, p, map[string]string{"wixl": "wixl", "msiinfo": "msitools", "msibuild": "msitools", "osslsigncode": "osslsigncode", "openssl": "openssl"}[p])
 	}
 	msi := filepath.Join(w.dir, "heidi-tray.msi")
 	if out, err := exec.Command("./packaging/windows/build-msi.sh", "1.2.3", w.exe, msi).CombinedOutput(); err != nil {
@@ -169,7 +169,7 @@ func TestMSIAndSigningUnderWine(t *testing.T) {
 			t.Fatalf("Registry table lacks %q:\n%s", want, reg)
 		}
 	}
-	if prop, _ := exec.Command("msiinfo", "export", msi, "Property").Output(); !regexp.MustCompile(`ProductVersion\s+1\.2\.3`).Match(prop) || !strings.Contains(string(prop), "UpgradeCode") {
+	if prop, _ := exec.Command("msiinfo", "export", msi, "Property").Output(); !regexp.MustCompile(`ProductVersion\s+1\.2\.3999\s`).Match(prop) || !strings.Contains(string(prop), "UpgradeCode") {
 		t.Fatalf("Property table:\n%s", prop)
 	}
 
@@ -203,10 +203,54 @@ func TestMSIAndSigningUnderWine(t *testing.T) {
 		"-addext", "basicConstraints=critical,CA:FALSE").CombinedOutput(); err != nil {
 		t.Fatalf("openssl: %v %s", err, out)
 	}
-	if out, err := exec.Command("./packaging/windows/sign.sh", "--cert", cert, "--key", key, w.exe, msi).CombinedOutput(); err != nil {
+	if out, err := exec.Command("./packaging/windows/sign.sh", "--cert", cert, "--key", key, w.exe).CombinedOutput(); err != nil {
 		t.Fatalf("sign.sh: %v %s", err, out)
 	}
-	for _, f := range []string{w.exe, msi} {
+	// PKCS#12 with a password: from a file, and from the environment, into
+	// a path with spaces; osslsigncode (behind a shim that records its
+	// arguments) never sees the password on its command line.
+	const pass = "p12 pass-WORD-7c1e"
+	p12 := filepath.Join(w.dir, "code sign.p12")
+	if out, err := exec.Command("openssl", "pkcs12", "-export", "-inkey", key, "-in", cert, "-out", p12, "-passout", "pass:"+pass).CombinedOutput(); err != nil {
+		t.Fatalf("openssl pkcs12: %v %s", err, out)
+	}
+	shimDir := filepath.Join(w.dir, "shim")
+	os.MkdirAll(shimDir, 0o755)
+	real, _ := exec.LookPath("osslsigncode")
+	argvLog := filepath.Join(w.dir, "osslsigncode-argv.log")
+	os.WriteFile(filepath.Join(shimDir, "osslsigncode"), []byte("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '"+argvLog+"'\nexec '"+real+"' \"$@\"\n"), 0o755)
+	spaced := filepath.Join(w.dir, "heidi tray.msi")
+	data, _ := os.ReadFile(msi)
+	os.WriteFile(spaced, data, 0o644)
+	passFile := filepath.Join(w.dir, "p12 password")
+	os.WriteFile(passFile, []byte(pass+"\n"), 0o600)
+	for _, run := range []struct {
+		args []string
+		env  string
+	}{
+		{[]string{"--pkcs12", p12, "--password-file", passFile, msi}, ""},
+		{[]string{"--pkcs12", p12, spaced}, "HEIDI_TRAY_SIGN_PASSWORD=" + pass},
+	} {
+		cmd := exec.Command("./packaging/windows/sign.sh", run.args...)
+		cmd.Env = append(os.Environ(), "PATH="+shimDir+":"+os.Getenv("PATH"), run.env)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("sign.sh %v: %v %s", run.args, err, out)
+		}
+	}
+	if argv, _ := os.ReadFile(argvLog); len(argv) == 0 || bytes.Contains(argv, []byte(pass)) {
+		t.Fatalf("osslsigncode's command lines (the password must not be there):\n%s", argv)
+	}
+	// A wrong password fails, and leaves the file as it was.
+	cmd := exec.Command("./packaging/windows/sign.sh", "--pkcs12", p12, spaced)
+	cmd.Env = append(os.Environ(), "HEIDI_TRAY_SIGN_PASSWORD=wrong")
+	before, _ := os.ReadFile(spaced)
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("a wrong password signed: %s", out)
+	}
+	if after, _ := os.ReadFile(spaced); !bytes.Equal(before, after) {
+		t.Fatal("a failed signing changed the file")
+	}
+	for _, f := range []string{w.exe, msi, spaced} {
 		if out, err := exec.Command("osslsigncode", "verify", "-CAfile", cert, "-in", f).CombinedOutput(); err != nil {
 			t.Fatalf("verify %s: %v\n%s", f, err, out)
 		}
