@@ -116,6 +116,9 @@ func deleteValue(r *Report, path, name string) error {
 func SetAutostart(exe string, enable bool) (Report, error) {
 	var r Report
 	if !enable {
+		if hasString(registry.LOCAL_MACHINE, runKey, valueName) {
+			return r, errors.New(`start at login is set up for every user by the per-machine installation (HKLM\` + runKey + `); IT can turn it off with the MSI's AUTOSTART=0 or the Autostart policy`)
+		}
 		err := deleteValue(&r, runKey, valueName)
 		return r, err
 	}
@@ -152,25 +155,26 @@ func approved() bool {
 }
 
 // AutostartEnabled: the Run value is there and the user has not disabled it.
+// The per-machine MSI's HKLM Run value counts too.
 func AutostartEnabled() bool {
-	k, err := registry.OpenKey(registry.CURRENT_USER, runKey, registry.QUERY_VALUE)
+	if hasString(registry.LOCAL_MACHINE, runKey, valueName) {
+		return true
+	}
+	return hasString(registry.CURRENT_USER, runKey, valueName) && approved()
+}
+
+func hasString(root registry.Key, path, name string) bool {
+	k, err := registry.OpenKey(root, path, registry.QUERY_VALUE)
 	if err != nil {
 		return false
 	}
 	defer k.Close()
-	if _, _, err := k.GetStringValue(valueName); err != nil {
-		return false
-	}
-	return approved()
+	v, _, err := k.GetStringValue(name)
+	return err == nil && (name != "" || v != "")
 }
 
 // Registered reports whether heidi-tray:// opens heidi-tray.
+// The per-machine MSI registers it for every user in HKLM.
 func Registered() bool {
-	k, err := registry.OpenKey(registry.CURRENT_USER, commandKey, registry.QUERY_VALUE)
-	if err != nil {
-		return false
-	}
-	defer k.Close()
-	v, _, err := k.GetStringValue("")
-	return err == nil && len(v) > 0
+	return hasString(registry.CURRENT_USER, commandKey, "") || hasString(registry.LOCAL_MACHINE, commandKey, "")
 }

@@ -72,3 +72,32 @@ func TestRegistryInstallAndUninstall(t *testing.T) {
 		t.Fatalf("second uninstall changed %q", rep)
 	}
 }
+
+// The per-machine MSI registers the scheme and start at login in HKLM:
+// they count as set up for the user, and the user cannot turn off what
+// IT set for every user.
+func TestMachineWideRegistrations(t *testing.T) {
+	Uninstall()
+	exe := `C:\Program Files\heidi-tray\heidi-tray.exe`
+	for path, kv := range map[string][2]string{commandKey: {"", Command(exe)}, runKey: {valueName, runCommand(exe)}} {
+		k, _, err := registry.CreateKey(registry.LOCAL_MACHINE, path, registry.SET_VALUE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.SetStringValue(kv[0], kv[1])
+		k.Close()
+	}
+	defer registry.DeleteKey(registry.LOCAL_MACHINE, commandKey)
+	defer func() {
+		if k, err := registry.OpenKey(registry.LOCAL_MACHINE, runKey, registry.SET_VALUE); err == nil {
+			k.DeleteValue(valueName)
+			k.Close()
+		}
+	}()
+	if !Registered() || !AutostartEnabled() {
+		t.Fatalf("HKLM registrations not seen: scheme %v, autostart %v", Registered(), AutostartEnabled())
+	}
+	if _, err := SetAutostart(exe, false); err == nil || !strings.Contains(err.Error(), "per-machine") {
+		t.Fatalf("turning off a machine-wide start at login: %v", err)
+	}
+}
