@@ -308,6 +308,14 @@ func TestLivePolicyUnderWine(t *testing.T) {
 		t.Fatalf("the kill switch did not reach the pipe within 10 s: %v", got)
 	}
 	t.Logf("the kill switch refused a pipe launch %s after it was set", time.Since(set).Round(time.Millisecond))
+	// A tray started now (the Run key at login) refuses to start, and says
+	// so in its log: it has no console.
+	if r := w.wine("", w.exe, "run"); r.code != 1 || !strings.Contains(r.stderr, "turned off") {
+		t.Fatalf("a tray started under the kill switch: %+v", r)
+	}
+	if data, _ := os.ReadFile(filepath.Join(w.localAppData(t), "heidi-tray", "logs", "heidi-tray.log")); !regexp.MustCompile(`"msg":"heidi-tray could not start","err":"heidi-tray is turned off[^"]*HKLM`).Match(data) {
+		t.Fatalf("the refused start is not in the log:\n%s", data)
+	}
 	if st := w.wine("", w.exe, "status"); !strings.Contains(st.stdout, "Turned off by your administrator") {
 		t.Fatalf("tray state: %+v", st)
 	}
