@@ -106,7 +106,7 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	tray.OnQuit(stop) // macOS: the Quit Apple Event (logout, restart)
+	tray.OnQuit(stop)                      // macOS: the Quit Apple Event (logout, restart)
 	var live atomic.Pointer[config.Config] // the settings in force, for the menu
 	live.Store(cfg)
 	a, err := app.New(app.Options{
