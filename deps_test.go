@@ -62,7 +62,7 @@ func goList(t *testing.T, goos string, cgo bool, patterns ...string) map[string]
 var shippedModules = map[string][]string{
 	"linux": {"fyne.io/systray", "github.com/godbus/dbus/v5", "github.com/gofrs/flock", "github.com/pelletier/go-toml/v2",
 		"github.com/pkg/browser", "github.com/zalando/go-keyring", "golang.org/x/sync", "golang.org/x/sys", "golang.org/x/term", "howett.net/plist"},
-	"windows": {"fyne.io/systray", "github.com/godbus/dbus/v5", "github.com/Microsoft/go-winio", "github.com/danieljoos/wincred", "github.com/gofrs/flock",
+	"windows": {"fyne.io/systray", "github.com/alexbrainman/sspi", "github.com/godbus/dbus/v5", "github.com/Microsoft/go-winio", "github.com/danieljoos/wincred", "github.com/gofrs/flock",
 		"github.com/pelletier/go-toml/v2", "github.com/pkg/browser", "github.com/zalando/go-keyring", "golang.org/x/sync",
 		"golang.org/x/sys", "golang.org/x/term", "howett.net/plist"},
 	"darwin": {"fyne.io/systray", "github.com/godbus/dbus/v5", "github.com/gofrs/flock", "github.com/keybase/go-keychain", "github.com/pelletier/go-toml/v2",

@@ -196,7 +196,7 @@ const (
 // proxies work).
 func NewHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = netproxy.Func()
+	netproxy.Configure(tr) // the system proxy, with Windows sign-in on 407
 	tr.ResponseHeaderTimeout = 10 * time.Second
 	return &http.Client{Transport: tr, Timeout: 15 * time.Second}
 }

@@ -1,0 +1,5 @@
+package netproxy
+
+import "runtime"
+
+var isWindows = runtime.GOOS == "windows"
