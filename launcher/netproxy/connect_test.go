@@ -27,8 +27,8 @@ type fakeProxy struct {
 	// upstream, when set, is where every tunnel goes (whatever host it names).
 	upstream string
 	mu       sync.Mutex
-	seen   []string // Proxy-Authorization of each CONNECT
-	wg     sync.WaitGroup
+	seen     []string // Proxy-Authorization of each CONNECT
+	wg       sync.WaitGroup
 }
 
 func newFakeProxy(t *testing.T, decide func(leg int, authz string) (int, []string)) *fakeProxy {
@@ -98,7 +98,11 @@ func (p *fakeProxy) url(user *url.Userinfo) *url.URL {
 	return &url.URL{Scheme: "http", Host: p.ln.Addr().String(), User: user}
 }
 
-func (p *fakeProxy) connects() []string { p.mu.Lock(); defer p.mu.Unlock(); return append([]string(nil), p.seen...) }
+func (p *fakeProxy) connects() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.seen...)
+}
 
 // fakeNTLM answers like an NTLM client: "negotiate", then a response
 // derived from the proxy's challenge.
