@@ -475,6 +475,11 @@ func TestDeploymentGuideUnderWine(t *testing.T) {
 		if strings.HasSuffix(c, " status") && !strings.Contains(string(out), "heidi-tray 1.2.3 is running") {
 			t.Fatalf("%s:\n%s", c, out)
 		}
+		if strings.Contains(c, "PURGE=1") { // the user's settings, state and logs are gone
+			if _, err := os.Stat(filepath.Join(w.localAppData(t), "heidi-tray")); !os.IsNotExist(err) {
+				t.Fatalf("%s left %%LocalAppData%%\\heidi-tray: %v", c, err)
+			}
+		}
 		t.Logf("ok: %s", c)
 	}
 	if p := w.products(userUpgradeCode, false); len(p) != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,13 +94,37 @@ func uninstallCmd(ctx context.Context, env Env, args []string) error {
 	}
 	for _, d := range dirs {
 		if _, err := os.Stat(d); err == nil {
-			if err := os.RemoveAll(d); err != nil {
+			if err := removeTree(d); err != nil {
 				return err
 			}
 			fmt.Fprintln(env.Stdout, "removed:", d)
 		}
 	}
 	return nil
+}
+
+// removeTree is os.RemoveAll, falling back to removing entry by entry:
+// on Windows os.RemoveAll deletes with POSIX semantics, which Wine refuses
+// ("Invalid function"); plain deletes work there.
+func removeTree(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil {
+		return nil
+	}
+	var paths []string
+	filepath.WalkDir(dir, func(p string, _ fs.DirEntry, werr error) error {
+		if werr == nil {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	for i := len(paths) - 1; i >= 0; i-- { // children before their directory
+		os.Remove(paths[i])
+	}
+	if _, serr := os.Stat(dir); os.IsNotExist(serr) {
+		return nil
+	}
+	return err
 }
 
 func printReport(env Env, rep install.Report) {
