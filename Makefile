@@ -11,7 +11,7 @@ FUZZTIME ?= 60s
 # The Windows exe stays at or under 9 MiB (docs/architecture.md).
 MAX_EXE_BYTES := 9437184
 
-.PHONY: build test deps check unit windows fuzz dist bench sandbox clean
+.PHONY: token-service-windows build test deps check unit windows fuzz dist bench sandbox clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o heidi-tray .
@@ -59,6 +59,11 @@ dist:
 	cd dist && sha256sum heidi-tray.exe heidi-tray-$(VERSION).msi heidi-tray-$(VERSION)-machine.msi heidi-tray-linux-amd64 > SHA256SUMS
 	@echo "dist/heidi-tray.exe: $$(stat -c %s dist/heidi-tray.exe) bytes; MSIs: $$(stat -c %s dist/heidi-tray-$(VERSION).msi), $$(stat -c %s dist/heidi-tray-$(VERSION)-machine.msi) bytes; Linux: $$(stat -c %s dist/heidi-tray-linux-amd64) bytes"
 	@test $$(stat -c %s dist/heidi-tray.exe) -le $(MAX_EXE_BYTES) || { echo "dist/heidi-tray.exe is over $(MAX_EXE_BYTES) bytes (9 MiB): see docs/architecture.md"; exit 1; }
+
+# The clinic token service for Windows Server (docs/token-service.md); the
+# workstation exe leaves it (and its Kerberos server code) out.
+token-service-windows:
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -tags tokenservice -trimpath -ldflags "$(LDFLAGS)" -o heidi-tray-tokens.exe .
 
 # Each fuzz target runs FUZZTIME (60 s in CI) from its checked-in seed corpus.
 fuzz:

@@ -70,7 +70,7 @@ var versionCommand = command{
 // commands in the order 'help' lists them.
 func commands() []command {
 	return []command{runCommand, sandboxCommand, openCommand, logoutCommand, statusCommand, setupCommand, doctorCommand,
-		keyCommand, notesCommand, urlCommand, secretCommand, installCommand, uninstallCommand, configCommand, quitCommand, versionCommand}
+		keyCommand, notesCommand, urlCommand, secretCommand, installCommand, uninstallCommand, configCommand, quitCommand, serveCommand, versionCommand}
 }
 
 func usage() string {

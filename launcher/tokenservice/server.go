@@ -129,6 +129,14 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// CheckTLS loads the certificate and key (serve --check).
+func (s *Server) CheckTLS() error {
+	if _, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey); err != nil {
+		return fmt.Errorf("loading the TLS certificate (tls_cert, tls_key): %w", err)
+	}
+	return nil
+}
+
 // Serve runs HTTPS on ln until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
