@@ -61,12 +61,18 @@ func goList(t *testing.T, goos string, cgo bool, patterns ...string) map[string]
 // shippedModules are the third-party modules each OS's binary may link.
 var shippedModules = map[string][]string{
 	"linux": {"fyne.io/systray", "github.com/godbus/dbus/v5", "github.com/gofrs/flock", "github.com/pelletier/go-toml/v2",
-		"github.com/pkg/browser", "github.com/zalando/go-keyring", "golang.org/x/sync", "golang.org/x/sys", "golang.org/x/term", "howett.net/plist"},
+		"github.com/pkg/browser", "github.com/zalando/go-keyring", "golang.org/x/sync", "golang.org/x/sys", "golang.org/x/term", "howett.net/plist",
+		// Kerberos: the tray's sign-in to the clinic token service and 'heidi-tray serve' (docs/token-service.md).
+		"github.com/jcmturner/gokrb5/v8", "github.com/jcmturner/gofork", "github.com/jcmturner/aescts/v2", "github.com/jcmturner/dnsutils/v2",
+		"github.com/jcmturner/goidentity/v6", "github.com/jcmturner/rpc/v2", "github.com/hashicorp/go-uuid", "golang.org/x/crypto", "golang.org/x/net"},
 	"windows": {"fyne.io/systray", "github.com/alexbrainman/sspi", "github.com/godbus/dbus/v5", "github.com/Microsoft/go-winio", "github.com/danieljoos/wincred", "github.com/gofrs/flock",
 		"github.com/pelletier/go-toml/v2", "github.com/pkg/browser", "github.com/zalando/go-keyring", "golang.org/x/sync",
 		"golang.org/x/sys", "golang.org/x/term", "howett.net/plist"},
 	"darwin": {"fyne.io/systray", "github.com/godbus/dbus/v5", "github.com/gofrs/flock", "github.com/keybase/go-keychain", "github.com/pelletier/go-toml/v2",
-		"github.com/pkg/browser", "github.com/zalando/go-keyring", "golang.org/x/sync", "golang.org/x/sys", "golang.org/x/term", "howett.net/plist"},
+		"github.com/pkg/browser", "github.com/zalando/go-keyring", "golang.org/x/sync", "golang.org/x/sys", "golang.org/x/term", "howett.net/plist",
+		// Kerberos: the tray's sign-in to the clinic token service and 'heidi-tray serve' (docs/token-service.md).
+		"github.com/jcmturner/gokrb5/v8", "github.com/jcmturner/gofork", "github.com/jcmturner/aescts/v2", "github.com/jcmturner/dnsutils/v2",
+		"github.com/jcmturner/goidentity/v6", "github.com/jcmturner/rpc/v2", "github.com/hashicorp/go-uuid", "golang.org/x/crypto", "golang.org/x/net"},
 }
 
 // forbidden are packages no shipped binary may link, whatever the OS.

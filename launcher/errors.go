@@ -39,7 +39,10 @@ func ErrorCode(err error) string {
 func (l *Launcher) classify(c request.Clinician, err error) error {
 	var he *heidiapi.Error
 	var ue *keystore.UnavailableError
+	var le *Error
 	switch {
+	case errors.As(err, &le): // already classified (token sources)
+		return err
 	case errors.Is(err, keystore.ErrNotFound):
 		l.setState(StateNeedsSetup, fmt.Sprintf("API key missing for %s", c.Region))
 		return fail(wire.CodeKeyMissing, err)

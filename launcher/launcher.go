@@ -22,8 +22,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/config"
@@ -45,6 +47,17 @@ type Keys interface {
 	LaunchSecret(ctx context.Context) (keystore.LaunchSecret, error)
 	SetLaunchSecret(ctx context.Context, v keystore.LaunchSecret) error
 	DeleteLaunchSecret(ctx context.Context) error
+}
+
+// TokenSource gets clinicians' JWTs without a key on this machine
+// (token_source emr or service; launcher/tokensource). Nil: the keychain.
+type TokenSource interface {
+	Fetch(ctx context.Context, c request.Clinician) (heidiapi.Token, error)
+}
+
+// EMRTokens takes the JWTs an EMR passes (token_source emr).
+type EMRTokens interface {
+	Provide(c request.Clinician, jwt string, expiresIn time.Duration) error
 }
 
 // Launch is one request from the EMR as the page server shows it: the
@@ -101,6 +114,10 @@ type Deps struct {
 	Config    *config.Config // the loaded settings with their file and sources
 	Binding   Binding
 	Notify    func(title, body string)
+	// Tokens replaces the keychain and Heidi's key exchange when
+	// token_source is emr or service; EMRTokens is set for emr.
+	Tokens    TokenSource
+	EMRTokens EMRTokens
 }
 
 // Launcher is the core: the local API (launcher/ipc) and the page server
@@ -147,7 +164,11 @@ func New(d Deps) *Launcher {
 	if d.Config != nil {
 		l.policy.DisabledBy = d.Config.SourceText("disabled")
 	}
-	l.cache = tokens.New(tokens.FetchFunc(l.fetch), tokens.Options{Log: d.Log})
+	fetch := l.fetch
+	if d.Tokens != nil {
+		fetch = l.fetchFromSource
+	}
+	l.cache = tokens.New(tokens.FetchFunc(fetch), tokens.Options{Log: d.Log})
 	l.hub.init()
 	return l
 }
@@ -215,6 +236,75 @@ func (l *Launcher) fetch(ctx context.Context, c request.Clinician) (heidiapi.Tok
 	}
 	l.d.Log.Info("JWT fetched", "clinician", c, "lifetime", tok.Lifetime.Round(1e9).String())
 	return tok, nil
+}
+
+// keyless: tokens come from the EMR or the clinic token service, and no
+// API key is read or stored on this machine.
+func (l *Launcher) keyless() bool { return l.d.Tokens != nil }
+
+// TokenSourceName is the token_source in effect.
+func (l *Launcher) TokenSourceName() string {
+	if l.d.Settings.TokenSource == "" {
+		return "keychain"
+	}
+	return l.d.Settings.TokenSource
+}
+
+// errKeyless refuses key operations when token_source keeps keys off this machine.
+func (l *Launcher) errKeyless() error {
+	return fmt.Errorf("token_source is %s: this workstation holds no Heidi API key (tokens come from %s); see docs/token-service.md", l.TokenSourceName(), l.sourceWords())
+}
+
+func (l *Launcher) sourceWords() string {
+	if l.TokenSourceName() == "emr" {
+		return "the EMR"
+	}
+	return "the clinic token service"
+}
+
+// fetchFromSource gets a token from the EMR or the clinic token service.
+// Its errors are final here: the source has said what to do.
+func (l *Launcher) fetchFromSource(ctx context.Context, c request.Clinician) (heidiapi.Token, error) {
+	tok, err := l.d.Tokens.Fetch(ctx, c)
+	if err != nil {
+		l.d.Log.Warn("token request failed", "source", l.TokenSourceName(), "clinician", c, "err", err)
+		code := wire.CodeTokenRefused
+		var r interface{ Retryable() bool }
+		switch {
+		case errors.As(err, &r) && r.Retryable(), errors.Is(err, context.DeadlineExceeded):
+			code = wire.CodeTokenUnavailable
+			l.setState(StateUnreachable, "Cannot get tokens from "+l.sourceWords())
+		}
+		return heidiapi.Token{}, fail(code, err)
+	}
+	l.d.Log.Info("JWT obtained", "source", l.TokenSourceName(), "clinician", c, "lifetime", tok.Lifetime.Round(1e9).String())
+	if st := l.State(); st.Kind == StateUnreachable {
+		l.setState(StateReady, "Ready")
+	}
+	return tok, nil
+}
+
+// ProvideToken takes a token the EMR passes for c (token_source emr).
+func (l *Launcher) ProvideToken(_ context.Context, c request.Clinician, jwt string, expiresIn time.Duration) error {
+	if l.d.EMRTokens == nil {
+		return fail(wire.CodeInvalidRequest, fmt.Errorf("token_source is %s, not emr: this tray does not take tokens from the EMR; leave token out", l.TokenSourceName()))
+	}
+	if err := l.refusedByPolicy(c); err != nil { // the kill switch and allowed domains, as in force now
+		return err
+	}
+	if err := l.d.EMRTokens.Provide(c, jwt, expiresIn); err != nil {
+		l.d.Log.Warn("refused a token from the EMR", "clinician", c, "err", err)
+		return fail(wire.CodeTokenRefused, err)
+	}
+	// A token the EMR passes replaces the cached one: the next Get fetches
+	// (and so takes this one) instead of handing out the older token.
+	l.cache.Forget(c)
+	return nil
+}
+
+// AskToken publishes token_needed: the EMR answers with POST /v1/token.
+func (l *Launcher) AskToken(c request.Clinician) {
+	l.hub.publish(wire.Event{Type: "token_needed", Clinician: &c})
 }
 
 func newID() string {
@@ -343,7 +433,9 @@ func (l *Launcher) DefaultRegion() string { return l.d.Settings.Region }
 func (l *Launcher) Status(ctx context.Context) wire.Status {
 	st := l.State()
 	var regions []string
-	if ks, err := l.d.Keys.Status(ctx, heidiapi.Regions); err == nil {
+	if l.keyless() {
+		// no keys to list: none are read on this machine
+	} else if ks, err := l.d.Keys.Status(ctx, heidiapi.Regions); err == nil {
 		for _, k := range ks {
 			regions = append(regions, k.Region)
 		}
@@ -352,7 +444,7 @@ func (l *Launcher) Status(ctx context.Context) wire.Status {
 		APIVersion: wire.APIVersion, Capabilities: wire.Capabilities,
 		Version: l.d.Version, PID: pid(), Sandbox: l.d.Sandbox, State: st.Kind, Message: st.Message,
 		Region: l.d.Settings.Region, Environment: l.d.Settings.Environment, KeyRegions: regions,
-		Tokens: l.cache.Len(), Endpoint: l.d.Endpoint,
+		Tokens: l.cache.Len(), Endpoint: l.d.Endpoint, TokenSource: l.TokenSourceName(),
 	}
 	if l.pages != nil {
 		s.PageURL = l.pages.Origin()
@@ -365,6 +457,10 @@ func (l *Launcher) Status(ctx context.Context) wire.Status {
 func (l *Launcher) CheckSetup(ctx context.Context) {
 	if l.Policy().Disabled {
 		return // State() says so
+	}
+	if l.keyless() {
+		l.setState(StateReady, "Ready (tokens from "+l.sourceWords()+")")
+		return
 	}
 	_, err := l.d.Keys.APIKey(ctx, l.d.Settings.Region)
 	var ue *keystore.UnavailableError

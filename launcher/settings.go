@@ -22,6 +22,7 @@ type SettingsState struct {
 	Locked      []string   `json:"locked"` // settings fixed by policy or environment
 	Sandbox     bool       `json:"sandbox"`
 	Restart     bool       `json:"restart_needed"`
+	TokenSource string     `json:"token_source"` // keychain | emr | service
 }
 
 // KeyState is one region's key, masked.
@@ -46,9 +47,13 @@ func (l *Launcher) SettingsState(ctx context.Context) (SettingsState, error) {
 			st.Restart = f.Region != l.d.Settings.Region || f.Environment != l.d.Settings.Environment
 		}
 	}
-	keys, err := l.d.Keys.Status(ctx, heidiapi.Regions)
-	if err != nil {
-		return st, err
+	st.TokenSource = l.TokenSourceName()
+	var keys []keystore.RegionKey
+	var err error
+	if !l.keyless() { // emr, service: no key is read on this machine
+		if keys, err = l.d.Keys.Status(ctx, heidiapi.Regions); err != nil {
+			return st, err
+		}
 	}
 	for _, k := range keys {
 		st.Keys = append(st.Keys, KeyState{Region: k.Region, Masked: k.Masked})
@@ -62,6 +67,9 @@ func (l *Launcher) SettingsState(ctx context.Context) (SettingsState, error) {
 }
 
 func (l *Launcher) SetKey(ctx context.Context, region, key string) error {
+	if l.keyless() {
+		return l.errKeyless()
+	}
 	a := l.d.Keys
 	if err := a.SetAPIKey(ctx, strings.ToUpper(region), keystore.NewAPIKey(strings.TrimSpace(key))); err != nil {
 		return err
@@ -72,6 +80,9 @@ func (l *Launcher) SetKey(ctx context.Context, region, key string) error {
 }
 
 func (l *Launcher) DeleteKey(ctx context.Context, region string) error {
+	if l.keyless() {
+		return l.errKeyless()
+	}
 	a := l.d.Keys
 	err := a.DeleteAPIKey(ctx, strings.ToUpper(region))
 	if errors.Is(err, keystore.ErrNotFound) {
@@ -110,6 +121,9 @@ func (l *Launcher) TestConnection(ctx context.Context, region string) (string, e
 	region = strings.ToUpper(region)
 	if err := request.ValidateRegion(region); err != nil {
 		return "", err
+	}
+	if l.keyless() {
+		return "", fmt.Errorf("token_source is %s: there is no key on this machine to test; open Heidi from the EMR instead", l.TokenSourceName())
 	}
 	key, err := l.d.Keys.APIKey(ctx, region)
 	if err != nil {

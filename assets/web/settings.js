@@ -20,6 +20,11 @@
   function render(st) {
     $("sandbox-badge").hidden = !st.sandbox;
     $("config-file").textContent = st.config_file;
+    const keyless = st.token_source && st.token_source !== "keychain";
+    $("token-source").textContent = "Token source: " + (st.token_source || "keychain") + (keyless
+      ? (st.token_source === "emr" ? " — the EMR passes each clinician's token; no API key is kept on this computer." : " — the clinic token service issues tokens after Windows sign-in; no API key is kept on this computer.")
+      : " — the API keys below, in this computer's keychain.");
+    ["keys", "key-form", "test-form"].forEach((id) => { $(id).hidden = keyless; });
     const body = $("keys").tBodies[0];
     body.replaceChildren();
     REGIONS.forEach((r) => {

@@ -6,6 +6,13 @@ Use it as a module (HeidiTray) or from the command line:
     python3 heidi_tray.py status
     python3 heidi_tray.py open --email dr.a@clinic.example --user-id 42 --patient-id P-1 --patient-name "Jane Citizen"
     python3 heidi_tray.py follow --store chart.jsonl --cursor cursor.txt
+    python3 heidi_tray.py open --email dr.a@clinic.example --user-id 42 --emr-server https://emr.clinic.example/heidi-token
+    python3 heidi_tray.py tokens --emr-server https://emr.clinic.example/heidi-token
+
+With token_source = emr (docs/token-service.md) the EMR brings the clinician's JWT: `open
+--emr-server URL` first asks the EMR's own server (which holds the Heidi key) for the token and
+passes it in the open request; `tokens` follows /v1/events and answers every token_needed event
+with POST /v1/token. The token never goes into a URL or a command line on this machine.
 
 `follow` is the loop an EMR needs to file every note exactly once: at start and after every
 reconnect it files every unacknowledged note (GET /v1/notes, page by page), then follows
@@ -35,7 +42,7 @@ class TrayError(Exception):
     """An error answer of the tray: code (docs/ipc.md), HTTP status, message, retryable."""
 
     RETRYABLE = {"rate_limited", "heidi_unavailable", "heidi_bad_response", "timeout", "shutting_down",
-                 "keychain_unavailable"}
+                 "keychain_unavailable", "token_unavailable"}
 
     def __init__(self, status, code, message):
         super().__init__(f"{code}: {message}")
@@ -142,9 +149,12 @@ class HeidiTray:
     def status(self):
         return self.call("GET", "/v1/status")
 
-    def open(self, email, user_id, region=None, patient=None, encounter_id=None, context=None):
-        """Open Heidi. user_id must be a string; patient is {"id", "name", "dob"?, "gender"?}."""
+    def open(self, email, user_id, region=None, patient=None, encounter_id=None, context=None, token=None):
+        """Open Heidi. user_id must be a string; patient is {"id", "name", "dob"?, "gender"?};
+        token is (jwt, expires_in_seconds) with token_source emr."""
         body = {"email": str(email), "user_id": str(user_id)}
+        if token:
+            body["token"], body["token_expires_in"] = str(token[0]), float(token[1])
         if region:
             body["region"] = str(region)
         if patient:
@@ -154,6 +164,12 @@ class HeidiTray:
         if context:
             body["context"] = str(context)
         return self.call("POST", "/v1/open", body)
+
+    def provide_token(self, clinician, jwt, expires_in):
+        """Answer a token_needed event: clinician is the event's {"email", "user_id", "region"}."""
+        body = {"email": clinician["email"], "user_id": clinician["user_id"], "region": clinician["region"],
+                "token": str(jwt), "expires_in": float(expires_in)}
+        return self.call("POST", "/v1/token", body)
 
     def window(self):
         return self.call("GET", "/v1/window")
@@ -294,6 +310,38 @@ def follow(tray, chart, cursor_path, owner, review_path=None, log=lambda *a: Non
             time.sleep(1 if e.retryable else 5)
 
 
+def token_from_emr_server(url, email, user_id, region):
+    """Ask the EMR's own server for the clinician's Heidi JWT. In a real EMR this call carries the
+    EMR's own sign-in; here the server answers {"token", "expires_in"}."""
+    import urllib.parse
+    import urllib.request
+    q = urllib.parse.urlencode({"email": email, "user_id": user_id, "region": region or ""})
+    with urllib.request.urlopen(url + "?" + q, timeout=20) as resp:
+        out = json.loads(resp.read())
+    return out["token"], out["expires_in"]
+
+
+def answer_token_requests(tray, emr_server, log=lambda *a: None):
+    """Answer token_needed events for as long as the tray runs (reconnecting when it restarts)."""
+    delay = 0.2
+    while True:
+        try:
+            for ev in tray.events():
+                delay = 0.2
+                if ev["type"] != "token_needed":
+                    continue
+                c = ev["clinician"]
+                try:
+                    tok = token_from_emr_server(emr_server, c["email"], c["user_id"], c["region"])
+                    tray.provide_token(c, *tok)
+                    log("token provided for", c["email"])  # never log the token itself
+                except (OSError, ValueError, KeyError, TrayError) as e:
+                    log("could not provide a token:", e)
+        except NotRunning:
+            time.sleep(delay)
+            delay = min(delay * 2, 5)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--endpoint", help="socket path or pipe name (default: this user's)")
@@ -308,6 +356,9 @@ def main(argv=None):
     o.add_argument("--patient-name")
     o.add_argument("--patient-dob")
     o.add_argument("--encounter-id")
+    o.add_argument("--emr-server", help="token_source emr: get the clinician's token from this URL first")
+    tk = sub.add_parser("tokens")
+    tk.add_argument("--emr-server", required=True, help="the EMR server URL that answers with a clinician's token")
     f = sub.add_parser("follow")
     f.add_argument("--store", required=True, help="JSON-lines file standing in for the EMR's chart")
     f.add_argument("--cursor", required=True, help="file keeping the last note sequence number filed")
@@ -328,7 +379,10 @@ def main(argv=None):
             patient = None
             if a.patient_id:
                 patient = {"id": a.patient_id, "name": a.patient_name, "dob": a.patient_dob}
-            print(json.dumps(tray.open(a.email, a.user_id, a.region, patient, a.encounter_id), indent=2))
+            token = token_from_emr_server(a.emr_server, a.email, a.user_id, a.region) if a.emr_server else None
+            print(json.dumps(tray.open(a.email, a.user_id, a.region, patient, a.encounter_id, token=token), indent=2))
+        elif a.cmd == "tokens":
+            answer_token_requests(tray, a.emr_server, log=lambda *m: print(*m, file=sys.stderr, flush=True))
         elif a.cmd == "follow":
             follow(tray, Chart(a.store), a.cursor, a.owner, a.review, log=lambda *m: print(*m, file=sys.stderr, flush=True))
     except NotRunning as e:

@@ -30,6 +30,7 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
 	"github.com/heidi-tray/heidi-tray/launcher/policywatch"
 	"github.com/heidi-tray/heidi-tray/launcher/sessions"
+	"github.com/heidi-tray/heidi-tray/launcher/tokensource"
 	"github.com/heidi-tray/heidi-tray/launcher/webui"
 )
 
@@ -59,6 +60,9 @@ type Options struct {
 	HeidiBase func(region string) (string, error)
 	// HeidiBackoff is the client's retry back-off (tests shorten it).
 	HeidiBackoff time.Duration
+	// Negotiator overrides how the tray signs in to the clinic token
+	// service (tests: a credential cache of the test realm).
+	Negotiator tokensource.Negotiator
 	// Quit is called when someone asks the tray to stop (menu, IPC).
 	Quit func()
 
@@ -182,6 +186,11 @@ func New(opt Options) (_ *App, err error) {
 		quit = func() {}
 	}
 
+	source, emr, err := tokenSource(*settings, opt)
+	if err != nil {
+		return nil, err
+	}
+
 	pageLn, err := webui.ListenLoopback(settings.Port, filepath.Join(stateDir, "port"), opt.Log)
 	if err != nil {
 		return nil, err
@@ -194,8 +203,11 @@ func New(opt Options) (_ *App, err error) {
 		Heidi:  &heidiapi.Client{HTTP: httpClient, Base: base, Backoff: opt.HeidiBackoff, UserAgent: "heidi-tray/" + opt.Version},
 		Opener: opener, Outbox: box, Sessions: sess, Clipboard: clip, Log: opt.Log, Quit: quit,
 		Endpoint: opt.Endpoint, Config: opt.Config, Binding: launcher.Binding{Path: filepath.Join(stateDir, "binding")},
-		Notify: note,
+		Notify: note, Tokens: source, EMRTokens: emr,
 	})
+	if emr != nil {
+		emr.Ask = a.Launcher.AskToken // the EMR answers on the event feed
+	}
 	a.cleanups = append(a.cleanups, a.Launcher.Close) // idempotent: Close calls it first
 	// The core and the page server call each other: the page server is
 	// built on the core, then handed to it, here and nowhere else.
@@ -203,6 +215,34 @@ func New(opt Options) (_ *App, err error) {
 	a.Launcher.SetPages(a.Pages)
 	a.API = ipc.NewServer(a.Launcher, opt.Log)
 	return a, nil
+}
+
+// tokenSource builds the token source token_source names; nil for the
+// keychain (the launcher then exchanges the key itself).
+func tokenSource(s config.Settings, opt Options) (launcher.TokenSource, *tokensource.EMR, error) {
+	switch s.TokenSource {
+	case "emr":
+		emr := &tokensource.EMR{}
+		if s.TokenCommand != "" {
+			emr.TokenCommand = []string{s.TokenCommand}
+		}
+		return emr, emr, nil
+	case "service":
+		if len(s.TokenServiceURLs) == 0 {
+			return nil, nil, errors.New("token_source is service but token_service_urls is empty; ask clinic IT to set it (docs/token-service.md)")
+		}
+		hc, err := tokensource.NewHTTPClient(s.TokenServiceCA)
+		if err != nil {
+			return nil, nil, err
+		}
+		neg := opt.Negotiator
+		if neg == nil {
+			neg = tokensource.SystemNegotiator()
+		}
+		return &tokensource.Service{URLs: s.TokenServiceURLs, SPN: s.TokenServiceSPN, HTTP: hc, Negotiator: neg,
+			UserAgent: "heidi-tray/" + opt.Version}, nil, nil
+	}
+	return nil, nil, nil
 }
 
 // WidgetScript is the widget script the page loads for these settings.

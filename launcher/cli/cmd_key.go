@@ -30,6 +30,14 @@ func keyCmd(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
 		return usageErr("key: say set, status or delete")
 	}
+	if c, err := loadConfig(env); err == nil && (c.TokenSource == "emr" || c.TokenSource == "service") {
+		from := "the clinic token service"
+		if c.TokenSource == "emr" {
+			from = "the EMR"
+		}
+		src := c.Sources["token_source"]
+		return &UserError{Code: ExitFailure, Msg: fmt.Sprintf("token_source is %s (from %s): this workstation keeps no Heidi API key; tokens come from %s (docs/token-service.md)", c.TokenSource, src.Kind, from)}
+	}
 	store := keystore.OS()
 	sub, rest := args[0], args[1:]
 	switch sub {

@@ -39,6 +39,15 @@ type Settings struct {
 	AckedNoteRetention  time.Duration // how long acknowledged notes stay on disk
 	Autostart           bool          // install sets up start at login
 	Disabled            bool          // an administrator's kill switch
+
+	// Where JWTs come from (docs/token-service.md): keychain (the key is on
+	// this machine), emr (the EMR passes them) or service (the clinic token
+	// service, after Windows sign-in).
+	TokenSource      string
+	TokenServiceURLs []string // service: tried in order
+	TokenServiceSPN  string   // service: Kerberos principal; default HTTP/<host of each URL>
+	TokenServiceCA   string   // service: PEM file of a private CA
+	TokenCommand     string   // emr: a program that prints a fresh token
 }
 
 // Source says where a setting's value came from.
@@ -204,6 +213,62 @@ var all = []setting{
 			s.AckedNoteRetention = d
 			return nil
 		}, func(s *Settings) string { return s.AckedNoteRetention.String() }, nil},
+	{"token_source", "where JWTs come from: keychain (the API key is on this machine), emr (the EMR passes them) or service (the clinic token service)", "keychain",
+		func(s *Settings, v string) error {
+			switch v = strings.ToLower(strings.TrimSpace(v)); v {
+			case "keychain", "emr", "service":
+				s.TokenSource = v
+				return nil
+			}
+			return errors.New("must be keychain, emr or service")
+		}, func(s *Settings) string { return s.TokenSource }, nil},
+	{"token_service_urls", "token_source service: the clinic token service's https URLs, comma-separated, tried in order", "",
+		func(s *Settings, v string) error {
+			var out []string
+			for _, u := range strings.Split(v, ",") {
+				if u = strings.TrimSpace(u); u == "" {
+					continue
+				}
+				p, err := url.Parse(u)
+				if err != nil || p.Scheme != "https" || p.Host == "" || p.User != nil || p.RawQuery != "" || p.Fragment != "" {
+					return fmt.Errorf("%q is not a plain https:// URL", u)
+				}
+				out = append(out, u)
+			}
+			if len(out) > 10 {
+				return errors.New("at most 10 URLs")
+			}
+			s.TokenServiceURLs = out
+			return nil
+		}, func(s *Settings) string { return strings.Join(s.TokenServiceURLs, ",") }, nil},
+	{"token_service_spn", "token_source service: the service's Kerberos principal (default HTTP/<host of each URL>)", "",
+		func(s *Settings, v string) error {
+			v = strings.TrimSpace(v)
+			svc, host, ok := strings.Cut(v, "/")
+			if v != "" && (!ok || svc == "" || host == "" || len(v) > 255 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' })) {
+				return errors.New("must look like HTTP/tokens.clinic.example")
+			}
+			s.TokenServiceSPN = v
+			return nil
+		}, func(s *Settings) string { return s.TokenServiceSPN }, nil},
+	{"token_service_ca", "token_source service: a PEM file with the clinic's CA certificate, if it is not in the system's store", "",
+		func(s *Settings, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "" && !filepath.IsAbs(v) {
+				return errors.New("must be an absolute path")
+			}
+			s.TokenServiceCA = v
+			return nil
+		}, func(s *Settings) string { return s.TokenServiceCA }, nil},
+	{"token_command", "token_source emr: a program (absolute path, no arguments) that prints a fresh token for the clinician in HEIDI_EMAIL", "",
+		func(s *Settings, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "" && !filepath.IsAbs(v) {
+				return errors.New("must be an absolute path to a program")
+			}
+			s.TokenCommand = v
+			return nil
+		}, func(s *Settings) string { return s.TokenCommand }, nil},
 	{"log_level", "info or debug", "info",
 		func(s *Settings, v string) error {
 			if v != "info" && v != "debug" {

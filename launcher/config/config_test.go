@@ -180,3 +180,27 @@ func TestSetInFileKeepsComments(t *testing.T) {
 		t.Fatal(err, c)
 	}
 }
+
+func TestTokenSourceSettings(t *testing.T) {
+	c, _ := Load("", nil, fakePolicy{"token_source": "Service", "token_service_urls": "https://t1.clinic.example:8443, https://t2.clinic.example",
+		"token_service_spn": "HTTP/tokens.clinic.example"})
+	if len(c.Warnings) != 0 || c.TokenSource != "service" || len(c.TokenServiceURLs) != 2 || c.TokenServiceSPN != "HTTP/tokens.clinic.example" ||
+		c.Sources["token_source"].Kind != "policy" {
+		t.Fatalf("policy: %+v %v", c.Settings, c.Warnings)
+	}
+	for k, v := range map[string]string{
+		"token_source":       "vault",
+		"token_service_urls": "http://tokens.clinic.example",
+		"token_service_spn":  "tokens.clinic.example",
+		"token_service_ca":   "relative/ca.pem",
+		"token_command":      "get-token --for me",
+	} {
+		c, _ := Load("", nil, fakePolicy{k: v})
+		if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], k) {
+			t.Errorf("%s=%q: warnings %v", k, v, c.Warnings)
+		}
+	}
+	if c, _ := Load("", nil, nil); c.TokenSource != "keychain" {
+		t.Fatalf("default token_source %q", c.TokenSource)
+	}
+}

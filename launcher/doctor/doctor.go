@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/heidi-tray/heidi-tray/keystore"
@@ -64,6 +65,25 @@ func Run(ctx context.Context, e Env) []Check {
 		add(Check{"settings", Warn, w, "correct or remove the setting named above; until then heidi-tray uses the value shown by 'heidi-tray config'"})
 	}
 
+	// Where tokens come from (docs/token-service.md).
+	keyless := s.TokenSource == "emr" || s.TokenSource == "service"
+	switch s.TokenSource {
+	case "emr":
+		how := "the EMR passes each clinician's token (and answers token_needed)"
+		if s.TokenCommand != "" {
+			how = "the EMR passes each clinician's token; fresh ones from " + s.TokenCommand
+		}
+		add(Check{"token source", OK, "emr: " + how + "; no API key on this machine", ""})
+	case "service":
+		if len(s.TokenServiceURLs) == 0 {
+			add(Check{"token source", Fail, "service, but token_service_urls is empty", "ask clinic IT to set token_service_urls by policy"})
+		} else {
+			add(Check{"token source", OK, "service: " + strings.Join(s.TokenServiceURLs, ", ") + "; no API key on this machine", ""})
+		}
+	default:
+		add(Check{"token source", OK, "keychain: the API key is in this machine's keychain", ""})
+	}
+
 	// Keychain and key.
 	var key keystore.APIKey
 	if err := e.Keys.Probe(ctx); err != nil {
@@ -71,8 +91,9 @@ func Run(ctx context.Context, e Env) []Check {
 		add(Check{"api key", Skip, "the keychain is not available", ""})
 	} else {
 		add(Check{"keychain", OK, "reachable", ""})
-		k, err := e.Keys.APIKey(ctx, s.Region)
-		if err != nil {
+		if keyless {
+			add(Check{"api key", Skip, "token_source " + s.TokenSource + ": no key is read on this machine", ""})
+		} else if k, err := e.Keys.APIKey(ctx, s.Region); err != nil {
 			add(Check{"api key", Fail, fmt.Sprintf("no usable key for region %s: %v", s.Region, errors.Unwrap(err)), fmt.Sprintf("heidi-tray key set --region %s (or Set up… in the tray menu)", s.Region)})
 		} else {
 			key = k
@@ -90,6 +111,8 @@ func Run(ctx context.Context, e Env) []Check {
 
 	if e.Online {
 		switch {
+		case keyless:
+			add(Check{"jwt request", Skip, "token_source " + s.TokenSource + ": no key to test here", ""})
 		case key.IsZero():
 			add(Check{"jwt request", Skip, "no API key to test", ""})
 		default:

@@ -52,8 +52,11 @@ func (f *fakeService) Logout(context.Context) error { return nil }
 func (f *fakeService) Status(context.Context) wire.Status {
 	return wire.Status{Region: "AU", State: "ready"}
 }
-func (f *fakeService) OpenSettings() error                     { return nil }
-func (f *fakeService) KeysChanged()                            {}
+func (f *fakeService) OpenSettings() error { return nil }
+func (f *fakeService) KeysChanged()        {}
+func (f *fakeService) ProvideToken(context.Context, request.Clinician, string, time.Duration) error {
+	return nil
+}
 func (f *fakeService) Window(context.Context) wire.WindowState { return wire.WindowState{} }
 func (f *fakeService) Notes(context.Context, uint64, int) ([]wire.Note, uint64, error) {
 	return nil, 0, nil

@@ -21,20 +21,21 @@ type stub struct{}
 func (stub) Open(_ context.Context, o request.Open, _ bool) (wire.OpenResult, error) {
 	return wire.OpenResult{Status: "opened", LaunchID: o.Email}, nil
 }
-func (stub) OpenURL(context.Context, string) (wire.OpenResult, error)        { return wire.OpenResult{}, nil }
-func (stub) Logout(context.Context) error                                    { return nil }
-func (stub) Status(context.Context) wire.Status                              { return wire.Status{State: "ready"} }
-func (stub) DefaultRegion() string                                           { return "AU" }
-func (stub) WaitNote(context.Context, string) (*wire.Note, error)            { return nil, nil }
-func (stub) Subscribe(ctx context.Context) <-chan wire.Event                 { return make(chan wire.Event) }
-func (stub) OpenSettings() error                                             { return nil }
-func (stub) KeysChanged()                                                    {}
-func (stub) Window(context.Context) wire.WindowState                         { return wire.WindowState{} }
-func (stub) Notes(context.Context, uint64, int) ([]wire.Note, uint64, error) { return nil, 0, nil }
-func (stub) AckNote(context.Context, string, string) (bool, error)           { return false, nil }
-func (stub) ClaimNote(context.Context, string, string, time.Duration) error  { return nil }
-func (stub) LastSeq() uint64                                                 { return 0 }
-func (stub) Quit()                                                           {}
+func (stub) OpenURL(context.Context, string) (wire.OpenResult, error)                     { return wire.OpenResult{}, nil }
+func (stub) Logout(context.Context) error                                                 { return nil }
+func (stub) Status(context.Context) wire.Status                                           { return wire.Status{State: "ready"} }
+func (stub) DefaultRegion() string                                                        { return "AU" }
+func (stub) WaitNote(context.Context, string) (*wire.Note, error)                         { return nil, nil }
+func (stub) Subscribe(ctx context.Context) <-chan wire.Event                              { return make(chan wire.Event) }
+func (stub) OpenSettings() error                                                          { return nil }
+func (stub) KeysChanged()                                                                 {}
+func (stub) ProvideToken(context.Context, request.Clinician, string, time.Duration) error { return nil }
+func (stub) Window(context.Context) wire.WindowState                                      { return wire.WindowState{} }
+func (stub) Notes(context.Context, uint64, int) ([]wire.Note, uint64, error)              { return nil, 0, nil }
+func (stub) AckNote(context.Context, string, string) (bool, error)                        { return false, nil }
+func (stub) ClaimNote(context.Context, string, string, time.Duration) error               { return nil }
+func (stub) LastSeq() uint64                                                              { return 0 }
+func (stub) Quit()                                                                        {}
 
 func testEndpoint(t *testing.T) Endpoint {
 	return Endpoint{Path: fmt.Sprintf(`\\.\pipe\heidi-tray-test-%d-%s`, os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))}

@@ -45,6 +45,9 @@ type Service interface {
 	Subscribe(ctx context.Context) <-chan wire.Event
 	// OpenSettings opens the settings page in the browser.
 	OpenSettings() error
+	// ProvideToken takes a clinician's JWT from the EMR (token_source emr):
+	// with an open request, or answering a token_needed event.
+	ProvideToken(ctx context.Context, c request.Clinician, jwt string, expiresIn time.Duration) error
 	// KeysChanged tells the tray the keychain changed under it.
 	KeysChanged()
 	Quit()
@@ -79,6 +82,8 @@ var httpStatus = map[string]int{
 	wire.CodeHeidiUnavailable:    http.StatusBadGateway,
 	wire.CodeHeidiBadResponse:    http.StatusBadGateway,
 	wire.CodeTimeout:             http.StatusGatewayTimeout,
+	wire.CodeTokenRefused:        http.StatusForbidden,
+	wire.CodeTokenUnavailable:    http.StatusServiceUnavailable,
 	wire.CodeBrowserFailed:       http.StatusInternalServerError,
 	wire.CodeShuttingDown:        http.StatusServiceUnavailable,
 	wire.CodeSuperseded:          http.StatusConflict,
@@ -119,6 +124,7 @@ func NewServer(svc Service, log *slog.Logger) *Server {
 		writeJSON(w, http.StatusOK, s.svc.Window(r.Context()))
 	})
 	s.registerNotes(mux)
+	mux.HandleFunc("POST /v1/token", s.token)
 	mux.HandleFunc("POST /v1/quit", s.quit)
 	mux.HandleFunc("POST /v1/setup", s.setup)
 	mux.HandleFunc("POST /v1/keys-changed", func(w http.ResponseWriter, r *http.Request) {
@@ -209,14 +215,28 @@ func DecodeOpen(body []byte, defaultRegion string) (request.Open, error) {
 	return o, nil
 }
 
+// openBody is an open request plus, with token_source emr, the clinician's
+// JWT: over this local channel only, never in a URL or on a command line.
+type openBody struct {
+	request.Open
+	Token          *string  `json:"token"`
+	TokenExpiresIn *float64 `json:"token_expires_in"`
+}
+
 func (s *Server) open(w http.ResponseWriter, r *http.Request) {
-	var o request.Open
-	if !decodeJSON(w, r, &o) {
+	var body openBody
+	if !decodeJSON(w, r, &body) {
 		return
 	}
+	o := body.Open
 	if err := o.Normalize(s.svc.DefaultRegion()); err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
+	}
+	if body.Token != nil || body.TokenExpiresIn != nil {
+		if !s.provideToken(w, r, o.Clinician, body.Token, body.TokenExpiresIn) {
+			return
+		}
 	}
 	q := r.URL.Query()
 	wait := q.Get("wait") == "note"
@@ -250,6 +270,44 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.WaitedNote{Note: *note, Open: res})
+}
+
+// token takes a token from the EMR, usually answering a token_needed event.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email     string   `json:"email"`
+		UserID    string   `json:"user_id"`
+		Region    string   `json:"region"`
+		Token     *string  `json:"token"`
+		ExpiresIn *float64 `json:"expires_in"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	o := request.Open{Clinician: request.Clinician{Email: in.Email, UserID: in.UserID, Region: in.Region}}
+	if err := o.Normalize(s.svc.DefaultRegion()); err != nil {
+		writeErr(w, http.StatusBadRequest, wire.CodeInvalidRequest, err.Error())
+		return
+	}
+	if s.provideToken(w, r, o.Clinician, in.Token, in.ExpiresIn) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "accepted"})
+	}
+}
+
+func (s *Server) provideToken(w http.ResponseWriter, r *http.Request, c request.Clinician, tok *string, expiresIn *float64) bool {
+	if tok == nil || *tok == "" || expiresIn == nil {
+		writeErr(w, http.StatusBadRequest, wire.CodeInvalidRequest, "token and its expiry (token_expires_in, or expires_in for /v1/token: seconds) go together")
+		return false
+	}
+	if *expiresIn <= 0 || *expiresIn > 31*24*3600 {
+		writeErr(w, http.StatusBadRequest, wire.CodeInvalidRequest, "the token's expiry must be from 1 second to 31 days")
+		return false
+	}
+	if err := s.svc.ProvideToken(r.Context(), c, *tok, time.Duration(*expiresIn*float64(time.Second))); err != nil {
+		s.writeError(w, err)
+		return false
+	}
+	return true
 }
 
 func (s *Server) url(w http.ResponseWriter, r *http.Request) {

@@ -145,6 +145,15 @@ func (c *Cache) Clear() {
 	c.gen++
 }
 
+// Forget drops the clinician's cached token (a newer one is on its way).
+func (c *Cache) Forget(cl request.Clinician) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[cl]; e != nil {
+		c.drop(cl, e)
+	}
+}
+
 // Len is the number of cached tokens.
 func (c *Cache) Len() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.entries) }
 

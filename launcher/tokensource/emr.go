@@ -96,7 +96,7 @@ func (e *EMR) Fetch(ctx context.Context, c request.Clinician) (heidiapi.Token, e
 		return heidiapi.Token{}, errors.New("the EMR's token expired before it could be used")
 	case <-t.C:
 		e.forget(c, ch)
-		return heidiapi.Token{}, fmt.Errorf("the EMR did not answer the token_needed event within %s; check the EMR's event feed connection (docs/ipc.md)", wait)
+		return heidiapi.Token{}, &retryableError{fmt.Errorf("the EMR did not answer the token_needed event within %s; check the EMR's event feed connection (docs/ipc.md)", wait)}
 	case <-ctx.Done():
 		e.forget(c, ch)
 		return heidiapi.Token{}, ctx.Err()
@@ -153,7 +153,7 @@ func (e *EMR) runCommand(ctx context.Context, c request.Clinician) (heidiapi.Tok
 	err := cmd.Run()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
-		return heidiapi.Token{}, fmt.Errorf("token_command did not finish within %s and was stopped", timeout)
+		return heidiapi.Token{}, &retryableError{fmt.Errorf("token_command did not finish within %s and was stopped", timeout)}
 	case err != nil:
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -192,3 +192,9 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 	}
 	return l.b.Write(p)
 }
+
+// retryableError: the same request may work later (the EMR was busy).
+type retryableError struct{ error }
+
+func (e *retryableError) Unwrap() error   { return e.error }
+func (e *retryableError) Retryable() bool { return true }

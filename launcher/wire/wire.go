@@ -72,6 +72,8 @@ type Event struct {
 	State StateKind `json:"state,omitempty"`
 	// Window carries changes of the window that follows the EMR.
 	Window *WindowState `json:"window,omitempty"`
+	// Clinician: token_needed names whose token the tray needs (token_source emr).
+	Clinician *request.Clinician `json:"clinician,omitempty"`
 	// LastSeq: heartbeat, the feed's last note; dropped, the last note
 	// this stream delivered (reconnect with ?after= it).
 	LastSeq uint64 `json:"last_seq,omitempty"`
@@ -86,7 +88,7 @@ const APIVersion = 1
 // Capabilities this tray's local API has (Status.Capabilities).
 var Capabilities = []string{
 	"open", "open.wait_note", "open.wait_timeout", "url", "window", "events", "events.replay", "events.heartbeat",
-	"notes", "notes.ack", "notes.claim", "logout", "setup", "quit",
+	"notes", "notes.ack", "notes.claim", "logout", "setup", "quit", "token",
 }
 
 // Status is the answer to GET /v1/status.
@@ -101,6 +103,7 @@ type Status struct {
 	Region       string    `json:"region"`
 	Environment  string    `json:"environment"`
 	KeyRegions   []string  `json:"key_regions"`
+	TokenSource  string    `json:"token_source"` // keychain | emr | service
 	PageURL      string    `json:"page_url"`
 	OpenPages    int       `json:"open_pages"`
 	Tokens       int       `json:"cached_tokens"`
@@ -139,6 +142,8 @@ const (
 	CodeHeidiBadResponse    = "heidi_bad_response"   // Heidi answered something unexpected
 	CodeTimeout             = "timeout"              // the request ran out of time
 	CodeBrowserFailed       = "browser_failed"       // the browser could not be started
+	CodeTokenRefused        = "token_refused"        // the EMR's token is not the clinician's, or the token service refused
+	CodeTokenUnavailable    = "token_unavailable"    // no token yet: the token service or the EMR did not answer
 	CodeShuttingDown        = "shutting_down"        // the tray is stopping
 	CodeSuperseded          = "superseded"           // the window moved to another launch before a note was pushed
 	CodeClaimed             = "claimed"              // another EMR process holds the note's claim
@@ -150,14 +155,14 @@ var Codes = []string{
 	CodeInvalidRequest, CodeBadJSON, CodeTooLarge, CodeBadContentType, CodeNotFound, CodeMethodNotAllowed,
 	CodeBrowserRefused, CodeForbiddenPeer, CodeUntrusted, CodeDomainNotAllowed, CodeURLRefused, CodeDisabled,
 	CodeKeyMissing, CodeKeychainUnavailable, CodeKeyRejected, CodeHeidiRefused, CodeRateLimited, CodeHeidiUnavailable,
-	CodeHeidiBadResponse, CodeTimeout, CodeBrowserFailed, CodeSuperseded, CodeClaimed, CodeShuttingDown, CodeInternal,
+	CodeHeidiBadResponse, CodeTokenRefused, CodeTokenUnavailable, CodeTimeout, CodeBrowserFailed, CodeSuperseded, CodeClaimed, CodeShuttingDown, CodeInternal,
 }
 
 // Retryable reports whether the same request may succeed if sent again
 // later without any change (after a back-off).
 func Retryable(code string) bool {
 	switch code {
-	case CodeRateLimited, CodeHeidiUnavailable, CodeHeidiBadResponse, CodeTimeout, CodeShuttingDown, CodeKeychainUnavailable:
+	case CodeRateLimited, CodeHeidiUnavailable, CodeHeidiBadResponse, CodeTimeout, CodeShuttingDown, CodeKeychainUnavailable, CodeTokenUnavailable:
 		return true
 	}
 	return false

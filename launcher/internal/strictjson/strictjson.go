@@ -27,7 +27,7 @@ func Decode(body []byte, v any) error {
 		case errors.As(err, &te) && te.Field == "":
 			return errors.New("the body must be one JSON object, {…}")
 		case errors.As(err, &te):
-			return fmt.Errorf("field %q must be %s", strings.TrimPrefix(te.Field, "Clinician."), kindName(te.Type.Kind()))
+			return fmt.Errorf("field %q must be %s", strings.TrimPrefix(strings.TrimPrefix(te.Field, "Open."), "Clinician."), kindName(te.Type.Kind()))
 		case errors.Is(err, io.EOF):
 			return errors.New("the body is empty; send a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
