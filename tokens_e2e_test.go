@@ -125,7 +125,7 @@ func TestEMRModeEndToEnd(t *testing.T) {
 		}
 	}
 	// The EMR's token agent answers token_needed events.
-	agent := exec.Command(python, "examples/python/heidi_tray.py", "tokens", "--emr-server", emrURL)
+	agent := exec.Command(python, "examples/python/heidi_tray.py", "tokens", "--emr-server", emrURL, "--clinician", "dr.a@clinic.example")
 	agent.Env = w.env
 	agentLog := filepath.Join(w.dir, "agent.log")
 	lf, _ := os.Create(agentLog)

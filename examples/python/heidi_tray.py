@@ -321,8 +321,9 @@ def token_from_emr_server(url, email, user_id, region):
     return out["token"], out["expires_in"]
 
 
-def answer_token_requests(tray, emr_server, log=lambda *a: None):
-    """Answer token_needed events for as long as the tray runs (reconnecting when it restarts)."""
+def answer_token_requests(tray, emr_server, only_email=None, log=lambda *a: None):
+    """Answer token_needed events for as long as the tray runs (reconnecting when it restarts).
+    only_email: answer only for the clinician signed in to the EMR on this workstation."""
     delay = 0.2
     while True:
         try:
@@ -331,6 +332,9 @@ def answer_token_requests(tray, emr_server, log=lambda *a: None):
                 if ev["type"] != "token_needed":
                     continue
                 c = ev["clinician"]
+                if only_email and c["email"].lower() != only_email.lower():
+                    log("not answering token_needed for another clinician:", c["email"])
+                    continue
                 try:
                     tok = token_from_emr_server(emr_server, c["email"], c["user_id"], c["region"])
                     tray.provide_token(c, *tok)
@@ -359,6 +363,7 @@ def main(argv=None):
     o.add_argument("--emr-server", help="token_source emr: get the clinician's token from this URL first")
     tk = sub.add_parser("tokens")
     tk.add_argument("--emr-server", required=True, help="the EMR server URL that answers with a clinician's token")
+    tk.add_argument("--clinician", help="answer only for this email (the clinician signed in to the EMR)")
     f = sub.add_parser("follow")
     f.add_argument("--store", required=True, help="JSON-lines file standing in for the EMR's chart")
     f.add_argument("--cursor", required=True, help="file keeping the last note sequence number filed")
@@ -382,7 +387,7 @@ def main(argv=None):
             token = token_from_emr_server(a.emr_server, a.email, a.user_id, a.region) if a.emr_server else None
             print(json.dumps(tray.open(a.email, a.user_id, a.region, patient, a.encounter_id, token=token), indent=2))
         elif a.cmd == "tokens":
-            answer_token_requests(tray, a.emr_server, log=lambda *m: print(*m, file=sys.stderr, flush=True))
+            answer_token_requests(tray, a.emr_server, a.clinician, log=lambda *m: print(*m, file=sys.stderr, flush=True))
         elif a.cmd == "follow":
             follow(tray, Chart(a.store), a.cursor, a.owner, a.review, log=lambda *m: print(*m, file=sys.stderr, flush=True))
     except NotRunning as e:
