@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,14 +81,14 @@ func claimsOf(t *testing.T, tok string) map[string]any {
 
 // emrServer stands in for the EMR vendor's server: it holds the Heidi key
 // and hands the EMR client a token for the clinician it asks about.
-func emrServer(t *testing.T, fake *fakeheidi.Server) (string, *int) {
+func emrServer(t *testing.T, fake *fakeheidi.Server) (string, *atomic.Int32) {
 	t.Helper()
 	hs := httptest.NewServer(fake)
 	t.Cleanup(hs.Close)
 	hc := &heidiapi.Client{HTTP: hs.Client(), Base: func(string) (string, error) { return hs.URL + fakeheidi.BasePath, nil }}
-	calls := new(int)
+	calls := new(atomic.Int32)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		*calls++
+		calls.Add(1)
 		q := r.URL.Query()
 		email := q.Get("email")
 		if o := q.Get("as"); o != "" { // a misbehaving EMR: someone else's token
@@ -148,7 +149,7 @@ func TestEMRModeEndToEnd(t *testing.T) {
 		t.Fatalf("open: %v\n%s", err, out)
 	}
 	first := w.fake.IssuedTokens()
-	if len(first) != 1 || *emrCalls != 1 {
+	if len(first) != 1 || emrCalls.Load() != 1 {
 		t.Fatalf("the EMR server should have minted one token, minted %d", len(first))
 	}
 	for _, c := range w.fake.Calls() {
@@ -169,8 +170,8 @@ func TestEMRModeEndToEnd(t *testing.T) {
 	if c := claimsOf(t, fresh["token"].(string)); c["email"] != "dr.a@clinic.example" {
 		t.Fatalf("the fresh token is for %v", c["email"])
 	}
-	if *emrCalls != 2 {
-		t.Fatalf("EMR server calls %d, want 2", *emrCalls)
+	if emrCalls.Load() != 2 {
+		t.Fatalf("EMR server calls %d, want 2", emrCalls.Load())
 	}
 	var log []byte
 	for i := 0; i < 200 && !strings.Contains(string(log), "token provided for"); i++ { // it logs after answering

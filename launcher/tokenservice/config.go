@@ -41,6 +41,10 @@ type Config struct {
 	Keytab   string `json:"keytab"`    // the service principal's keytab
 	SPN      string `json:"principal"` // e.g. HTTP/tokens.clinic.example; empty: any key in the keytab
 	KeysFile string `json:"keys_file"` // {"AU": "<key>", …}; readable by the service account only
+	// KeysSource is "file" (default: KeysFile) or "keychain": the service
+	// account's own keychain, where 'heidi-tray key set' run as that account
+	// puts them (Windows Credential Manager, macOS Keychain, Secret Service).
+	KeysSource string `json:"keys_source"`
 
 	Environment string `json:"environment"` // production | staging
 	APIBase     string `json:"api_base"`    // override of Heidi's base URL (tests, staging)
@@ -103,8 +107,18 @@ func (c *Config) Validate() error {
 	if c.SPN != "" && !strings.Contains(c.SPN, "/") {
 		bad("principal %q should look like HTTP/host.clinic.example", c.SPN)
 	}
-	if c.KeysFile == "" {
-		bad("keys_file is required (the region keys, readable by the service account only)")
+	switch c.KeysSource {
+	case "", "file":
+		c.KeysSource = "file"
+		if c.KeysFile == "" {
+			bad("keys_file is required (the region keys, readable by the service account only), or keys_source \"keychain\"")
+		}
+	case "keychain":
+		if c.KeysFile != "" {
+			bad("keys_file and keys_source \"keychain\" exclude each other")
+		}
+	default:
+		bad("keys_source must be \"file\" or \"keychain\"")
 	}
 	if c.AuditLog == "" {
 		bad("audit_log is required: every mint is audited")

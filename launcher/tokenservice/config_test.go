@@ -23,6 +23,8 @@ func TestConfigRefusals(t *testing.T) {
 		`{` + base + `,"identity":"shared"}`:                        "needs allowed_email_domains",
 		`{` + base + `,"identity":"shared","allowed_email_domains":["clinic.example"],"surprise":1}`:                    "unknown field",
 		`{"identity":"shared","allowed_email_domains":["clinic.example"]}`:                                              "tls_cert and tls_key are required",
+		`{` + base + `,"identity":"shared","allowed_email_domains":["clinic.example"],"keys_source":"keychain"}`:        "exclude each other",
+		`{` + base + `,"identity":"shared","allowed_email_domains":["clinic.example"],"keys_source":"vault"}`:           "keys_source must be",
 		`{` + base + `,"identity":"shared","allowed_email_domains":["clinic.example"],"api_base":"http://example.com"}`: "non-loopback",
 	}
 	for body, want := range cases {

@@ -1,6 +1,7 @@
 package tokenservice
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/heidi-tray/heidi-tray/keystore"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 )
 
@@ -131,12 +134,19 @@ func parseKeys(b []byte) (map[string]apiKey, error) {
 	return out, nil
 }
 
-func (k *keyFile) get(region string, log *slog.Logger) (apiKey, bool) {
+// keySource is where the region keys come from: the keys file or the
+// service account's keychain.
+type keySource interface {
+	get(ctx context.Context, region string, log *slog.Logger) (heidiapi.APIKey, bool)
+	regions(ctx context.Context, log *slog.Logger) []string
+}
+
+func (k *keyFile) get(_ context.Context, region string, log *slog.Logger) (heidiapi.APIKey, bool) {
 	key, ok := k.w.get(log)[region]
 	return key, ok
 }
 
-func (k *keyFile) regions() []string {
+func (k *keyFile) regions(context.Context, *slog.Logger) []string {
 	k.w.mu.Lock()
 	defer k.w.mu.Unlock()
 	var out []string
@@ -178,3 +188,53 @@ func (k apiKey) String() string               { return "[redacted]" }
 func (k apiKey) GoString() string             { return "[redacted]" }
 func (k apiKey) LogValue() slog.Value         { return slog.StringValue("[redacted]") }
 func (k apiKey) MarshalJSON() ([]byte, error) { return json.Marshal("[redacted]") }
+
+// keychainKeys reads each region's key from the service account's keychain
+// and keeps it for keychainTTL, so a key changed there ('heidi-tray key set'
+// as the service account) is used within that time, without a restart.
+type keychainKeys struct {
+	kc Keychain
+	mu sync.Mutex
+	at map[string]time.Time
+	k  map[string]heidiapi.APIKey // nil value: no key for the region
+}
+
+var keychainTTL = 30 * time.Second
+
+func openKeychainKeys(kc Keychain) (*keychainKeys, error) {
+	k := &keychainKeys{kc: kc, at: map[string]time.Time{}, k: map[string]heidiapi.APIKey{}}
+	if len(k.regions(context.Background(), slog.New(slog.DiscardHandler))) == 0 {
+		return nil, errors.New("keys_source is keychain, but the service account's keychain holds no Heidi API key; run 'heidi-tray key set --region R' as the service account")
+	}
+	return k, nil
+}
+
+func (k *keychainKeys) get(ctx context.Context, region string, log *slog.Logger) (heidiapi.APIKey, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if at, ok := k.at[region]; ok && time.Since(at) < keychainTTL {
+		return k.k[region], k.k[region] != nil
+	}
+	key, err := k.kc.APIKey(ctx, region)
+	switch {
+	case err == nil:
+		k.k[region] = key
+	case errors.Is(err, keystore.ErrNotFound):
+		k.k[region] = nil
+	default: // keychain trouble: keep what we had, try again next time
+		log.Error("cannot read the keychain; using the key read before, if any", "region", region, "err", err)
+		return k.k[region], k.k[region] != nil
+	}
+	k.at[region] = time.Now()
+	return k.k[region], k.k[region] != nil
+}
+
+func (k *keychainKeys) regions(ctx context.Context, log *slog.Logger) []string {
+	var out []string
+	for _, r := range heidiapi.Regions {
+		if _, ok := k.get(ctx, r, log); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -30,6 +30,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/spnego"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
@@ -118,7 +119,13 @@ type replica struct {
 
 func (r *rig) start(t *testing.T, cfg *Config) *replica {
 	t.Helper()
-	srv, err := New(cfg, Options{Log: slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	return r.startWith(t, cfg, Options{})
+}
+
+func (r *rig) startWith(t *testing.T, cfg *Config, o Options) *replica {
+	t.Helper()
+	o.Log = slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := New(cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -566,4 +573,45 @@ func TestSharedLoginAndKeyRotation(t *testing.T) {
 	b, _ := os.ReadFile(cfg.AuditLog)
 	r.noSecrets(t, "the audit log", string(b))
 	r.noSecrets(t, "the service log", r.logs.String())
+}
+
+// keys_source keychain: the keys live in the service account's keychain (a
+// real Secret Service here), and a key changed there is used without a restart.
+func TestKeysFromTheServiceKeychain(t *testing.T) {
+	testrig.SecretService(t)
+	r := newRig(t)
+	kc := keystore.OS().WithService("heidi-tray-tokenservice-test")
+	t.Cleanup(func() { kc.DeleteAPIKey(context.Background(), "AU") })
+	if err := kc.SetAPIKey(context.Background(), "AU", keystore.NewAPIKey(testKey)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := r.config("a", func(c *Config) { c.KeysFile, c.KeysSource = "", "keychain" })
+	srv, err := New(cfg, Options{Keychain: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	a := r.startWith(t, cfg, Options{Keychain: kc})
+	alice := r.login(t, "alice", "", a.url)
+	if _, err := alice.Fetch(context.Background(), clinician("alice@clinic.example")); err != nil {
+		t.Fatal(err)
+	}
+	keychainTTL = 0
+	t.Cleanup(func() { keychainTTL = 30 * time.Second })
+	r.heidi.SetKeys(testKey2)
+	if err := kc.SetAPIKey(context.Background(), "AU", keystore.NewAPIKey(testKey2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Fetch(context.Background(), clinician("alice@clinic.example")); err != nil {
+		t.Fatalf("after rotating the key in the keychain: %v", err)
+	}
+	calls := r.heidi.Calls()
+	if calls[0].APIKey != testKey || calls[len(calls)-1].APIKey != testKey2 {
+		t.Fatal("the service did not use the keychain's keys")
+	}
+	// An empty keychain is refused at start, with the fix.
+	kc.DeleteAPIKey(context.Background(), "AU")
+	if _, err := New(cfg, Options{Keychain: kc}); err == nil || !strings.Contains(err.Error(), "heidi-tray key set") {
+		t.Fatalf("empty keychain: %v", err)
+	}
 }

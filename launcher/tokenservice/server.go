@@ -22,6 +22,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/service"
 	"github.com/jcmturner/gokrb5/v8/spnego"
 
+	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 )
@@ -67,7 +68,7 @@ const (
 type Server struct {
 	cfg     *Config
 	log     *slog.Logger
-	keys    *keyFile
+	keys    keySource
 	keytab  *keytabFile
 	heidi   *heidiapi.Client
 	audit   *auditLog
@@ -81,6 +82,13 @@ type Options struct {
 	Log  *slog.Logger
 	HTTP *http.Client // to Heidi; default has a 20 s timeout
 	Now  func() time.Time
+	// Keychain is where keys_source "keychain" reads (default the OS keychain).
+	Keychain Keychain
+}
+
+// Keychain reads region keys (keystore.Store).
+type Keychain interface {
+	APIKey(ctx context.Context, region string) (keystore.APIKey, error)
 }
 
 // New loads the keys, keytab and audit log; each is checked now, so a bad
@@ -97,7 +105,15 @@ func New(cfg *Config, o Options) (*Server, error) {
 		s.now = time.Now
 	}
 	var err error
-	if s.keys, err = openKeyFile(cfg.KeysFile); err != nil {
+	if cfg.KeysSource == "keychain" {
+		kc := o.Keychain
+		if kc == nil {
+			kc = keystore.OS()
+		}
+		if s.keys, err = openKeychainKeys(kc); err != nil {
+			return nil, err
+		}
+	} else if s.keys, err = openKeyFile(cfg.KeysFile); err != nil {
 		return nil, err
 	}
 	if s.keytab, err = openKeytab(cfg.Keytab); err != nil {
@@ -171,7 +187,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	regions := s.keys.regions()
+	regions := s.keys.regions(r.Context(), s.log)
 	status := http.StatusOK
 	body := map[string]any{"status": "ok", "regions": regions}
 	if len(regions) == 0 {
@@ -231,7 +247,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusTooManyRequests, CodeRateLimited, fmt.Sprintf("too many token requests; try again in %s", wait.Round(time.Second)))
 		return
 	}
-	key, ok := s.keys.get(req.Region, s.log)
+	key, ok := s.keys.get(r.Context(), req.Region, s.log)
 	if !ok {
 		refuse(http.StatusServiceUnavailable, CodeNoKey, fmt.Sprintf("the token service holds no key for region %s; ask clinic IT to add it to the keys file", req.Region))
 		return
