@@ -245,6 +245,19 @@ func TestServiceModeEndToEnd(t *testing.T) {
 	if r := w.cli("", "key", "status"); r.code == 0 || !strings.Contains(r.stderr, "token_source is service") {
 		t.Fatalf("key status: %+v", r)
 	}
+	// doctor: the service answers and alice can sign in to it.
+	d := w.cli("", "doctor", "--json")
+	for _, want := range []string{`"token source"`, `https://localhost:`, `a Kerberos ticket for HTTP/localhost`} {
+		if !strings.Contains(d.stdout, want) {
+			t.Errorf("doctor lacks %s:\n%s", want, d.stdout)
+		}
+	}
+	if strings.Contains(d.stdout, `"name":"api key","status":"ok"`) {
+		t.Error("doctor read an API key")
+	}
+	if s := w.cli("", "status"); !strings.Contains(s.stdout, "token_source service") {
+		t.Errorf("status: %+v", s)
+	}
 	r := w.cli("", "open", "--email", "alice@clinic.example", "--user-id", "7", "--patient-id", "P-1", "--patient-name", "Jane Citizen")
 	if r.code != 0 {
 		t.Fatalf("open for alice's own email: %+v", r)
@@ -264,7 +277,7 @@ func TestServiceModeEndToEnd(t *testing.T) {
 		t.Fatalf("audit log:\n%s", auditLog)
 	}
 	for _, c := range w.fake.Calls() {
-		if c.Email != "alice@clinic.example" {
+		if c.APIKey != "" && c.Email != "alice@clinic.example" { // doctor's keyless reachability check is not a token request
 			t.Fatalf("Heidi was asked for %s", c.Email)
 		}
 	}

@@ -46,6 +46,12 @@ func statusCmd(ctx context.Context, env Env, args []string) error {
 	if keys == "" {
 		keys = "none"
 	}
+	switch st.TokenSource {
+	case "emr":
+		keys = "none kept here (token_source emr: the EMR passes tokens)"
+	case "service":
+		keys = "none kept here (token_source service: the clinic token service)"
+	}
 	fmt.Fprintf(env.Stdout, "heidi-tray %s is running%s (pid %d)\nstatus:      %s\nregion:      %s (%s)\nkeys for:    %s\npage server: %s (%d open)\nendpoint:    %s\n",
 		st.Version, mode, st.PID, st.Message, st.Region, st.Environment, keys, st.PageURL, st.OpenPages, st.Endpoint)
 	return nil

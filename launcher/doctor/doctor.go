@@ -16,6 +16,7 @@ import (
 	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher/config"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
+	"github.com/heidi-tray/heidi-tray/launcher/tokensource"
 )
 
 // Status of a check.
@@ -79,6 +80,7 @@ func Run(ctx context.Context, e Env) []Check {
 			add(Check{"token source", Fail, "service, but token_service_urls is empty", "ask clinic IT to set token_service_urls by policy"})
 		} else {
 			add(Check{"token source", OK, "service: " + strings.Join(s.TokenServiceURLs, ", ") + "; no API key on this machine", ""})
+			out = append(out, tokenService(ctx, s)...)
 		}
 	default:
 		add(Check{"token source", OK, "keychain: the API key is in this machine's keychain", ""})
@@ -238,4 +240,40 @@ func unwrapURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// tokenService checks that each clinic token service answers and that this
+// user can sign in to it (a Kerberos ticket for its principal).
+func tokenService(ctx context.Context, s config.Settings) []Check {
+	var out []Check
+	hc, err := tokensource.NewHTTPClient(s.TokenServiceCA)
+	if err != nil {
+		return []Check{{"token service", Fail, err.Error(), "correct token_service_ca"}}
+	}
+	hc.Timeout = 5 * time.Second
+	for _, u := range s.TokenServiceURLs {
+		resp, err := hc.Get(strings.TrimRight(u, "/") + "/healthz")
+		if err != nil {
+			out = append(out, Check{"token service", Fail, fmt.Sprintf("%s: %v", u, unwrapURL(err)), "check the network, the URL and the service's certificate (token_service_ca)"})
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			out = append(out, Check{"token service", Fail, fmt.Sprintf("%s answered HTTP %d", u, resp.StatusCode), "ask clinic IT: the service holds no usable key"})
+			continue
+		}
+		out = append(out, Check{"token service", OK, u + " answers", ""})
+	}
+	spn := s.TokenServiceSPN
+	if spn == "" {
+		if p, err := url.Parse(s.TokenServiceURLs[0]); err == nil {
+			spn = "HTTP/" + strings.ToLower(p.Hostname())
+		}
+	}
+	if _, err := tokensource.SystemNegotiator().Negotiate(spn); err != nil {
+		out = append(out, Check{"sign-in", Fail, err.Error(), "sign in to the clinic's domain (or run kinit), and ask clinic IT to check the SPN " + spn})
+	} else {
+		out = append(out, Check{"sign-in", OK, "a Kerberos ticket for " + spn, ""})
+	}
+	return out
 }
