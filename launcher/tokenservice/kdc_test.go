@@ -559,6 +559,14 @@ func TestSharedLoginAndKeyRotation(t *testing.T) {
 	if last := calls[len(calls)-1]; last.APIKey != testKey2 {
 		t.Fatal("the service did not use the rotated key")
 	}
+	// Heidi revokes the key before IT rotates it: the workstation is told
+	// whom to ask, not to set a key it does not have.
+	r.heidi.SetKeys("someone-elses-key")
+	_, err = desk.Fetch(ctx, clinician("alice@clinic.example"))
+	if se := refusal(t, err); se.Code != CodeUpstream || !strings.Contains(se.Message, "clinic IT must replace it") || strings.Contains(se.Message, "key set") {
+		t.Fatalf("rejected key: %+v", se)
+	}
+	r.heidi.SetKeys(testKey2)
 	// A broken keys file is refused and the last good keys kept.
 	writeFile(t, r.keys, `{"AU": `)
 	if _, err := desk.Fetch(ctx, clinician("alice@clinic.example")); err != nil {

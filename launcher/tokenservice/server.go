@@ -126,7 +126,7 @@ func New(cfg *Config, o Options) (*Server, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 20 * time.Second}
 	}
-	s.heidi = &heidiapi.Client{HTTP: hc, Base: func(region string) (string, error) {
+	s.heidi = &heidiapi.Client{HTTP: hc, UserAgent: "heidi-tray-tokenservice", Base: func(region string) (string, error) {
 		return heidiapi.BaseURL(cfg.Environment, region, cfg.APIBase)
 	}}
 	s.limits = newLimiter(cfg.PerPrincipalPerMinute, cfg.GlobalPerMinute, s.now)
@@ -255,11 +255,14 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	tok, err := s.heidi.FetchJWT(r.Context(), req.Region, key, req.Email, req.UserID)
 	if err != nil {
 		s.log.Warn("Heidi refused a token request", "region", req.Region, "principal", id.principal, "err", err)
-		status := http.StatusBadGateway
-		if heidiapi.IsKind(err, heidiapi.BadRequest) {
+		status, msg := http.StatusBadGateway, err.Error()
+		switch {
+		case heidiapi.IsKind(err, heidiapi.BadRequest):
 			status = http.StatusBadRequest
+		case heidiapi.IsKind(err, heidiapi.KeyRejected): // the advice in err is for a workstation with a key
+			msg = fmt.Sprintf("Heidi rejected the token service's key for region %s; clinic IT must replace it (docs/token-service.md, Rotating keys)", req.Region)
 		}
-		refuse(status, CodeUpstream, err.Error())
+		refuse(status, CodeUpstream, msg)
 		return
 	}
 	rec.Result = CodeOK
