@@ -59,6 +59,9 @@ func TestServeReplicas(t *testing.T) {
 		cfgFile := filepath.Join(dir, name+".json")
 		os.WriteFile(cfgFile, cfg, 0o600)
 		r.cmd = exec.Command(binary, "serve", "--config", cfgFile)
+		if name == "b" {
+			r.cmd.Args = append(r.cmd.Args, "--log-dir", filepath.Join(dir, "b-logs"))
+		}
 		r.cmd.Env = kdc.Env()
 		r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 		if err := r.cmd.Start(); err != nil {
@@ -118,6 +121,15 @@ func TestServeReplicas(t *testing.T) {
 			if strings.Contains(string(audit), s) || strings.Contains(r.log.String(), s) {
 				t.Errorf("%s: a token or the key is in its audit log or output", r.url)
 			}
+		}
+	}
+	bLog, _ := os.ReadFile(filepath.Join(dir, "b-logs", "heidi-tray.log"))
+	if !strings.Contains(string(bLog), "token service listening") || b.log.String() != "" {
+		t.Errorf("--log-dir: the file has %q, standard error %q", bLog, b.log.String())
+	}
+	for _, s := range append(fake.IssuedTokens(), e2eKey) {
+		if strings.Contains(string(bLog), s) {
+			t.Error("a token or the key is in the service log file")
 		}
 	}
 	if !strings.Contains(a.log.String(), "token service stopped") {

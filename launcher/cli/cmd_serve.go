@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os/signal"
 	"syscall"
@@ -28,17 +29,27 @@ func serveCmd(ctx context.Context, env Env, args []string) error {
 	cfgPath := fs.String("config", "", "the token service's JSON config file (required)")
 	check := fs.Bool("check", false, "validate the config, keys file, keytab and certificate, then exit")
 	logLevel := fs.String("log-level", "info", "info or debug")
+	logDir := fs.String("log-dir", "", "write the service log (rotated) to heidi-tray.log in this directory instead of standard error")
 	if err := fs.Parse(args); err != nil {
 		return usageErr("%v", err)
 	}
 	if *cfgPath == "" || fs.NArg() > 0 {
-		return usageErr("usage: heidi-tray serve --config /etc/heidi-tray/token-service.json [--check]")
+		return usageErr("usage: heidi-tray serve --config /etc/heidi-tray/token-service.json [--check] [--log-dir DIR] [--log-level info|debug]")
 	}
 	cfg, err := tokenservice.LoadConfig(*cfgPath)
 	if err != nil {
 		return &UserError{Code: ExitUsage, Msg: oneLine(err.Error())}
 	}
-	log := logging.New(env.Stderr, *logLevel)
+	var logOut io.Writer = env.Stderr
+	if *logDir != "" {
+		lf, err := logging.Open(*logDir)
+		if err != nil {
+			return &UserError{Code: ExitFailure, Msg: oneLine(err.Error())}
+		}
+		defer lf.Close()
+		logOut = lf
+	}
+	log := logging.New(logOut, *logLevel)
 	srv, err := tokenservice.New(cfg, tokenservice.Options{Log: log})
 	if err != nil {
 		return &UserError{Code: ExitFailure, Msg: oneLine(err.Error())}
