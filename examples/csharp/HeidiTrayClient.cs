@@ -25,7 +25,8 @@ namespace HeidiTray
     public sealed class TrayException : Exception
     {
         static readonly HashSet<string> RetryableCodes = new() {
-            "rate_limited", "heidi_unavailable", "heidi_bad_response", "timeout", "shutting_down", "keychain_unavailable" };
+            "rate_limited", "heidi_unavailable", "heidi_bad_response", "timeout", "shutting_down", "keychain_unavailable",
+            "token_unavailable" };
         public int Status { get; }
         public string Code { get; }
         public bool Retryable => RetryableCodes.Contains(Code);
