@@ -51,6 +51,14 @@ func TestCheckToken(t *testing.T) {
 			t.Errorf("%s: err %v, want %q", tc.name, err, tc.wantErr)
 		}
 	}
+	// From the token service, identity claims are optional (the service
+	// decided), but one that names someone else is still refused.
+	if _, err := checkServiceToken(jwtWith(map[string]any{"sub": "kp_123", "exp": exp}), c, 0); err != nil {
+		t.Errorf("service token with another kind of sub: %v", err)
+	}
+	if _, err := checkServiceToken(jwtWith(map[string]any{"email": "bob@clinic.example", "exp": exp}), c, 0); err == nil {
+		t.Error("service token for another email accepted")
+	}
 	// A stated expiry later than the token's own exp is cut to exp.
 	tok, err := checkToken(jwtWith(map[string]any{"email": "alice@clinic.example", "exp": time.Now().Add(10 * time.Minute).Unix()}), c, 2*time.Hour)
 	if err != nil || time.Until(tok.Expires) > 11*time.Minute {

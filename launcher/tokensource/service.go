@@ -197,7 +197,7 @@ func (s *Service) fetchOne(ctx context.Context, u string, c request.Clinician) (
 		return heidiapi.Token{}, &Error{URL: u, Status: 200, Code: "unexpected_answer", Message: "the answer is not a token"}
 	}
 	life := time.Duration(tr.ExpiresIn * float64(time.Second))
-	tok, err := checkToken(tr.Token, c, life)
+	tok, err := checkServiceToken(tr.Token, c, life)
 	if err != nil {
 		return heidiapi.Token{}, &Error{URL: u, Status: 200, Code: "unexpected_answer", Message: err.Error()}
 	}
