@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
@@ -288,4 +290,47 @@ func TestServiceModeEndToEnd(t *testing.T) {
 			t.Error("a token or the key is in the service's audit log or output")
 		}
 	}
+}
+
+// The same in a real browser: headless Chromium loads the page, the widget
+// (the SDK stand-in) opens with the token the EMR passed, and when it
+// reports the token expired mid-recording, the tray asks the EMR on the
+// event feed and the widget gets the EMR's new token. No key on the machine.
+func TestEMRModeInChromium(t *testing.T) {
+	python := testrig.Need(t, "python3", "python3")
+	w := newWorld(t)
+	w.env = append(w.env, "HEIDI_TRAY_TOKEN_SOURCE=emr", "HEIDI_TRAY_WIDGET_SCRIPT=/assets/sdk/heidi-sandbox.js", "HEIDI_TRAY_CLIPBOARD=false")
+	emrURL, emrCalls := emrServer(t, w.fake)
+	w.startTray()
+	ctx := browser(t, w)
+	agent := exec.Command(python, "examples/python/heidi_tray.py", "tokens", "--emr-server", emrURL, "--clinician", "dr.a@clinic.example")
+	agent.Env = w.env
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testrig.Own(agent)
+	defer func() { agent.Process.Kill(); agent.Wait() }()
+	open := exec.Command(python, "examples/python/heidi_tray.py", "open", "--email", "dr.a@clinic.example", "--user-id", "42", "--emr-server", emrURL)
+	open.Env = w.env
+	if out, err := open.CombinedOutput(); err != nil {
+		t.Fatalf("open: %v\n%s", err, out)
+	}
+	run(t, ctx, chromedp.Navigate(w.waitBrowser(1)[0]))
+	first := waitFor(t, ctx, "the widget to open", func(s sbx) bool { return s.Opened > 0 && s.TokenSha != "" })
+	if toks := w.fake.IssuedTokens(); len(toks) != 1 || first.TokenSha != sha(toks[0]) {
+		t.Fatal("the widget did not get the token the EMR passed")
+	}
+	run(t, ctx, chromedp.Click(chromedp.CSS("#hs-start")))
+	waitFor(t, ctx, "recording", func(s sbx) bool { return s.Recording == "RECORDING" })
+	run(t, ctx, chromedp.Click(chromedp.CSS("#hs-expire")))
+	s := waitFor(t, ctx, "setToken", func(s sbx) bool { return s.SetTokenCalls == 1 })
+	toks := w.fake.IssuedTokens()
+	if s.TokenSha == first.TokenSha || len(toks) != 2 || (s.TokenSha != sha(toks[0]) && s.TokenSha != sha(toks[1])) {
+		t.Fatal("the widget did not get the EMR's fresh token")
+	}
+	if emrCalls.Load() != 2 || s.Recording != "RECORDING" {
+		t.Fatalf("EMR server calls %d; recording %q", emrCalls.Load(), s.Recording)
+	}
+	w.stopAll()
+	w.sweep()
 }
