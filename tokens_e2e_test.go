@@ -31,7 +31,7 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
 )
 
-// page redeems a launch link like the widget page does and asks for its
+// trayPage redeems a launch link like the widget page does and asks for its
 // token, then for a fresh one (onTokenExpired).
 type trayPage struct {
 	t      *testing.T
