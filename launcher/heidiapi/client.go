@@ -195,10 +195,7 @@ const (
 // the system, and the system's trust roots (no pinning, so TLS-inspecting
 // proxies work).
 func NewHTTPClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	netproxy.Configure(tr) // the system proxy, with Windows sign-in on 407
-	tr.ResponseHeaderTimeout = 10 * time.Second
-	return &http.Client{Transport: tr, Timeout: 15 * time.Second}
+	return &http.Client{Transport: NewTransport(netproxy.Func(), nil), Timeout: 15 * time.Second}
 }
 
 // APIKey is the clinic key as the client needs it; the keystore's type

@@ -42,6 +42,12 @@ const maxLegs = 4
 // proxy handling.
 func Configure(tr *http.Transport) { configure(tr, Func()) }
 
+// ConfigureWith is Configure with the proxy chosen by pick (a fixed proxy in
+// tests; heidiapi passes Func).
+func ConfigureWith(tr *http.Transport, pick func(*http.Request) (*url.URL, error)) {
+	configure(tr, pick)
+}
+
 func configure(tr *http.Transport, pick func(*http.Request) (*url.URL, error)) {
 	tr.Proxy = func(req *http.Request) (*url.URL, error) {
 		p, err := pick(req)

@@ -6,13 +6,24 @@
 package fakeheidi
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,7 +54,8 @@ type Call struct {
 	UserID      string
 	RawQuery    string
 	ExtraParams []string
-	Status      int // 0 while the answer is still being sent
+	Status      int    // 0 while the answer is still being sent
+	Proto       string // HTTP/1.1 or HTTP/2.0
 }
 
 // Server is the fake. Its zero value is not usable; call New.
@@ -121,7 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	call := Call{Time: time.Now(), Method: r.Method, Path: r.URL.Path, Host: r.Host, APIKey: r.Header.Get("Heidi-Api-Key"),
-		Email: q.Get("email"), UserID: q.Get("third_party_internal_id"), RawQuery: r.URL.RawQuery}
+		Email: q.Get("email"), UserID: q.Get("third_party_internal_id"), RawQuery: r.URL.RawQuery, Proto: r.Proto}
 	for k := range q {
 		if k != "email" && k != "third_party_internal_id" {
 			call.ExtraParams = append(call.ExtraParams, k)
@@ -245,4 +257,97 @@ func makeJWT(email, userID string, exp time.Time) string {
 	sig := make([]byte, 32)
 	rand.Read(sig)
 	return header + "." + enc.EncodeToString(payload) + "." + enc.EncodeToString(sig)
+}
+
+// TLSServer is the fake served over TLS (HTTP/2 and HTTP/1.1) on loopback
+// with a fresh test CA, counting TLS handshakes: each is a new connection a
+// client had to set up.
+type TLSServer struct {
+	URL        string // https://127.0.0.1:port
+	srv        *http.Server
+	ln         net.Listener
+	caPEM      []byte
+	handshakes atomic.Int64
+	done       chan struct{}
+	mu         sync.Mutex
+	conns      map[net.Conn]bool
+}
+
+// StartTLS serves s over TLS on 127.0.0.1. idle is how long the server keeps
+// an idle connection open (0: no limit).
+func (s *Server) StartTLS(idle time.Duration) (*TLSServer, error) {
+	cert, caPEM, err := testCert()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	ts := &TLSServer{URL: "https://" + ln.Addr().String(), ln: ln, caPEM: caPEM, done: make(chan struct{}), conns: map[net.Conn]bool{}}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		ts.handshakes.Add(1)
+		return nil, nil
+	}
+	ts.srv = &http.Server{Handler: s, IdleTimeout: idle, ReadHeaderTimeout: 10 * time.Second, TLSConfig: cfg,
+		ErrorLog: log.New(io.Discard, "", 0), ConnState: ts.track}
+	go func() { defer close(ts.done); ts.srv.ServeTLS(ln, "", "") }()
+	return ts, nil
+}
+
+// Handshakes is the number of TLS handshakes the server has seen.
+func (ts *TLSServer) Handshakes() int { return int(ts.handshakes.Load()) }
+
+// CAPEM is the test CA's certificate in PEM, for a client's trust roots.
+func (ts *TLSServer) CAPEM() []byte { return ts.caPEM }
+
+// Addr is the listener's host:port.
+func (ts *TLSServer) Addr() string { return ts.ln.Addr().String() }
+
+// CloseClientConnections drops every connection at once, as a server (or a
+// middlebox) that closes idle connections does.
+func (ts *TLSServer) CloseClientConnections() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for c := range ts.conns {
+		c.Close()
+	}
+}
+
+func (ts *TLSServer) track(c net.Conn, st http.ConnState) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	switch st {
+	case http.StateNew:
+		ts.conns[c] = true
+	case http.StateClosed, http.StateHijacked:
+		delete(ts.conns, c)
+	}
+}
+
+// Close stops the server and every connection.
+func (ts *TLSServer) Close() {
+	ts.srv.Close()
+	<-ts.done
+}
+
+// testCert makes a self-signed CA certificate for 127.0.0.1 and localhost.
+func testCert() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "fake Heidi test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, DNSNames: []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
