@@ -1,6 +1,8 @@
 // Package tokens caches clinicians' JWTs in memory (never on disk), shares one
 // upstream call among concurrent requests for the same clinician, and renews a
-// token in the background before it expires while its clinician is active.
+// token in the background before it expires while its clinician is active. A
+// failed renewal is retried with back-off; after RenewAttempts failures (or a
+// refusal no retry can fix) the entry is evicted.
 package tokens
 
 import (
@@ -36,6 +38,9 @@ type Cache struct {
 	fetchTimeout time.Duration
 	// activeFor: a clinician seen within this window keeps getting renewals.
 	activeFor time.Duration
+	// renewAttempts: a renewal failing this many times in a row evicts.
+	renewAttempts int
+	retryBackoff  time.Duration
 
 	group singleflight.Group
 
@@ -50,6 +55,7 @@ type entry struct {
 	tok      heidiapi.Token
 	lastUsed time.Time
 	timer    *time.Timer
+	failures int // renewals failed in a row
 }
 
 // Options tune a Cache; zero values take the defaults.
@@ -57,12 +63,24 @@ type Options struct {
 	Now          func() time.Time
 	FetchTimeout time.Duration // default 20 s
 	ActiveFor    time.Duration // default 4 h
-	Log          *slog.Logger
+	// RenewAttempts failed renewals in a row evict a token (default 4);
+	// RetryBackoff is the first wait before retrying one (default 15 s),
+	// doubled per failure.
+	RenewAttempts int
+	RetryBackoff  time.Duration
+	Log           *slog.Logger
 }
 
 // New returns a cache in front of f.
 func New(f Fetcher, o Options) *Cache {
-	c := &Cache{fetcher: f, now: o.Now, fetchTimeout: o.FetchTimeout, activeFor: o.ActiveFor, log: o.Log, entries: map[request.Clinician]*entry{}}
+	c := &Cache{fetcher: f, now: o.Now, fetchTimeout: o.FetchTimeout, activeFor: o.ActiveFor, log: o.Log,
+		renewAttempts: o.RenewAttempts, retryBackoff: o.RetryBackoff, entries: map[request.Clinician]*entry{}}
+	if c.renewAttempts <= 0 {
+		c.renewAttempts = 4
+	}
+	if c.retryBackoff <= 0 {
+		c.retryBackoff = 15 * time.Second
+	}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -217,6 +235,7 @@ func (c *Cache) store(cl request.Clinician, tok heidiapi.Token, gen uint64) {
 	}
 	e.tok = tok
 	e.lastUsed = c.now()
+	e.failures = 0
 	wait := tok.Expires.Sub(c.now()) - margin(tok.Lifetime) - renewAhead(tok.Lifetime)
 	e.timer = time.AfterFunc(max(wait, 0), func() { c.renew(cl, e) })
 }
@@ -238,9 +257,32 @@ func (c *Cache) renew(cl request.Clinician, e *entry) {
 	defer c.wg.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), c.fetchTimeout)
 	defer cancel()
-	if _, err := c.fetch(ctx, cl); err != nil {
-		c.log.Warn("background token renewal failed; the next launch will fetch one", "clinician", cl, "err", err)
+	_, err := c.fetch(ctx, cl)
+	if err == nil {
+		return
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.entries[cl] != e {
+		return // replaced (a launch fetched one) or dropped meanwhile
+	}
+	e.failures++
+	wait := c.retryBackoff << (e.failures - 1)
+	permanent := heidiapi.IsKind(err, heidiapi.KeyRejected) || heidiapi.IsKind(err, heidiapi.BadRequest)
+	if permanent || e.failures >= c.renewAttempts {
+		c.drop(cl, e)
+		c.log.Warn("background token renewal failed; token dropped, the next launch will fetch one", "clinician", cl, "failures", e.failures, "err", err)
+		return
+	}
+	c.log.Warn("background token renewal failed; retrying", "clinician", cl, "failures", e.failures, "retry_in", wait.String(), "err", err)
+	e.timer = time.AfterFunc(wait, func() { c.renew(cl, e) })
+}
+
+// Prefetch fetches the clinician's token now, unless one is cached, so their
+// next launch costs no round trip; it counts as activity for renewals.
+func (c *Cache) Prefetch(ctx context.Context, cl request.Clinician) error {
+	_, err := c.Get(ctx, cl)
+	return err
 }
 
 // Touch marks a clinician active (a page is open for them).

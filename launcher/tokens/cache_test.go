@@ -209,3 +209,93 @@ func TestFailureIsNotCached(t *testing.T) {
 		t.Fatalf("a failure was cached: %v", err)
 	}
 }
+
+// scripted fetches a 2 s token on the first call, then answers renewals with
+// errs in order (nil: a token), counting calls.
+type scripted struct {
+	mu    sync.Mutex
+	calls int
+	errs  []error
+}
+
+func (s *scripted) Fetch(ctx context.Context, cl request.Clinician) (heidiapi.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.calls > 1 && len(s.errs) > 0 {
+		err := s.errs[0]
+		s.errs = s.errs[1:]
+		if err != nil {
+			return heidiapi.Token{}, err
+		}
+	}
+	life := 2 * time.Second // renewed after ~1.2 s
+	return heidiapi.Token{JWT: jwt(fmt.Sprintf("tok-%d", s.calls)), Expires: time.Now().Add(life), Lifetime: life}, nil
+}
+
+func (s *scripted) n() int { s.mu.Lock(); defer s.mu.Unlock(); return s.calls }
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		if t.Context().Err() != nil {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+var errDown = &heidiapi.Error{Kind: heidiapi.Unavailable, Region: "AU", Status: 503}
+
+// A renewal that fails is retried (with back-off) until one succeeds; the
+// entry and its renewals go on.
+func TestFailedRenewalIsRetried(t *testing.T) {
+	f := &scripted{errs: []error{errDown, errDown, nil}}
+	c := New(f, Options{RetryBackoff: 10 * time.Millisecond, RenewAttempts: 4})
+	defer c.Close()
+	c.Get(context.Background(), dr)
+	waitFor(t, "the renewal after two failures", func() bool { return f.n() >= 4 })
+	tok, ok := c.Peek(dr)
+	if !ok || tok.JWT.Reveal() != "tok-4" {
+		t.Fatalf("after retries the cache holds %v %v, want tok-4", tok.JWT.Reveal(), ok)
+	}
+}
+
+// Repeated failures evict the entry: no more renewals, no stale entry.
+func TestRepeatedRenewalFailuresEvict(t *testing.T) {
+	f := &scripted{errs: []error{errDown, errDown, errDown, errDown, errDown}}
+	c := New(f, Options{RetryBackoff: 10 * time.Millisecond, RenewAttempts: 3})
+	defer c.Close()
+	c.Get(context.Background(), dr)
+	waitFor(t, "eviction", func() bool { return c.Len() == 0 })
+	time.Sleep(100 * time.Millisecond) // room for a retry that should not come
+	if n := f.n(); n != 4 {
+		t.Fatalf("%d calls, want 1 fetch + 3 renewal attempts", n)
+	}
+}
+
+// A refusal no retry can fix (the key was rejected) evicts at once.
+func TestRejectedRenewalEvictsAtOnce(t *testing.T) {
+	f := &scripted{errs: []error{&heidiapi.Error{Kind: heidiapi.KeyRejected, Region: "AU", Status: 401}, nil}}
+	c := New(f, Options{RetryBackoff: 10 * time.Millisecond})
+	defer c.Close()
+	c.Get(context.Background(), dr)
+	waitFor(t, "eviction", func() bool { return c.Len() == 0 })
+	time.Sleep(100 * time.Millisecond)
+	if n := f.n(); n != 2 {
+		t.Fatalf("%d calls after a rejected key, want 2 (no retry)", n)
+	}
+}
+
+// Prefetch puts the token in the cache: the launch after it makes no call.
+func TestPrefetchMakesTheNextLaunchWarm(t *testing.T) {
+	f := &counter{life: time.Hour}
+	c := New(f, Options{})
+	defer c.Close()
+	if err := c.Prefetch(context.Background(), dr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(context.Background(), dr); err != nil || f.n.Load() != 1 {
+		t.Fatalf("launch after prefetch: %v, %d calls (want 1)", err, f.n.Load())
+	}
+}
