@@ -118,6 +118,8 @@ type Deps struct {
 	// token_source is emr or service; EMRTokens is set for emr.
 	Tokens    TokenSource
 	EMRTokens EMRTokens
+	// LastClinician is who to prefetch a token for (the prefetch setting).
+	LastClinician LastClinician
 }
 
 // Launcher is the core: the local API (launcher/ipc) and the page server
@@ -168,7 +170,7 @@ func New(d Deps) *Launcher {
 	if d.Tokens != nil {
 		fetch = l.fetchFromSource
 	}
-	l.cache = tokens.New(tokens.FetchFunc(fetch), tokens.Options{Log: d.Log})
+	l.cache = tokens.New(tokens.FetchFunc(fetch), tokens.Options{Log: d.Log, ActiveFor: time.Duration(d.Settings.RenewHours) * time.Hour})
 	l.hub.init()
 	return l
 }
@@ -341,6 +343,11 @@ func (l *Launcher) bind(c request.Clinician) {
 	if err := l.d.Binding.Set(c); err != nil {
 		l.d.Log.Warn("could not remember the clinician", "err", err)
 	}
+	if l.d.Settings.Prefetch {
+		if err := l.d.LastClinician.Set(c); err != nil {
+			l.d.Log.Warn("could not remember the clinician for prefetch", "err", err)
+		}
+	}
 }
 
 // launch is every launch's path: policy, token, page. With openBrowser false
@@ -413,7 +420,12 @@ func (l *Launcher) Logout(ctx context.Context) error {
 	l.cache.Clear()
 	l.mu.Lock()
 	l.last = nil
+	l.bound = ""
 	l.mu.Unlock()
+	// A clinician who signed out is not signed in again by a prefetch.
+	if err := l.d.LastClinician.Forget(); err != nil {
+		l.d.Log.Warn("could not remove the last clinician record", "err", err)
+	}
 	l.setState(StateReady, "Signed out")
 	l.d.Log.Info("logout")
 	return nil

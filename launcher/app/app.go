@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
+	"github.com/heidi-tray/heidi-tray/launcher/netproxy"
 	"github.com/heidi-tray/heidi-tray/launcher/notify"
 	"github.com/heidi-tray/heidi-tray/launcher/outbox"
 	"github.com/heidi-tray/heidi-tray/launcher/paths"
@@ -63,6 +65,10 @@ type Options struct {
 	// Negotiator overrides how the tray signs in to the clinic token
 	// service (tests: a credential cache of the test realm).
 	Negotiator tokensource.Negotiator
+	// TestCAFile is a PEM file of extra trust roots for the connection to an
+	// api_base override (the bench's and tests' fake Heidi over TLS); it is
+	// ignored for Heidi's own hosts (HEIDI_TRAY_TEST_CA_FILE).
+	TestCAFile string
 	// Quit is called when someone asks the tray to stop (menu, IPC).
 	Quit func()
 
@@ -82,8 +88,14 @@ type App struct {
 	Pages    *webui.Server
 	API      *ipc.Server
 	Settings config.Settings
+	// Conns keeps the connections to Heidi warm (nil with HeidiHTTP).
+	Conns *heidiapi.Conns
 
 	opt      Options
+	base     func(region string) (string, error)
+	ctx      context.Context // ends at Close: background warm-ups stop
+	cancel   context.CancelFunc
+	bgMu     sync.Mutex // Resumed vs Close
 	log      *slog.Logger
 	pageLn   net.Listener
 	cleanups []func() // in reverse order of provisioning
@@ -106,6 +118,7 @@ func New(opt Options) (_ *App, err error) {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	a := &App{opt: opt, log: opt.Log, Settings: opt.Config.Settings, failed: make(chan struct{}), stop: make(chan struct{})}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			a.cleanup()
@@ -167,8 +180,17 @@ func New(opt Options) (_ *App, err error) {
 
 	httpClient := opt.HeidiHTTP
 	if httpClient == nil {
-		httpClient = heidiapi.NewHTTPClient()
+		var roots *x509.CertPool
+		if opt.TestCAFile != "" && settings.APIBase != "" {
+			if roots, err = heidiapi.TrustRoots(opt.TestCAFile); err != nil {
+				return nil, err
+			}
+		}
+		httpClient, a.Conns = heidiapi.NewWarmClient(heidiapi.NewTransport(netproxy.Func(), roots),
+			heidiapi.ConnsOptions{Log: opt.Log, OnResume: func() { a.warmUp(a.ctx, "resume") }})
+		a.cleanups = append(a.cleanups, a.Conns.Stop)
 	}
+	a.base = base
 	opener := opt.Opener
 	if opener == nil {
 		opener = browser.New(settings.Browser, opt.Log)
@@ -204,6 +226,7 @@ func New(opt Options) (_ *App, err error) {
 		Opener: opener, Outbox: box, Sessions: sess, Clipboard: clip, Log: opt.Log, Quit: quit,
 		Endpoint: opt.Endpoint, Config: opt.Config, Binding: launcher.Binding{Path: filepath.Join(stateDir, "binding")},
 		Notify: note, Tokens: source, EMRTokens: emr,
+		LastClinician: launcher.LastClinician{Path: filepath.Join(stateDir, "last-clinician.json")},
 	})
 	if emr != nil {
 		emr.Ask = a.Launcher.AskToken // the EMR answers on the event feed
@@ -296,6 +319,8 @@ func (a *App) Start(ctx context.Context) {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); w.Run(wctx, a.opt.Config) }()
 	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.warmUp(a.ctx, "start-up") }()
 	a.log.Info("heidi-tray started", "version", a.opt.Version, "sandbox", a.opt.Sandbox, "endpoint", a.opt.Endpoint,
 		"page", a.Pages.Origin(), "region", a.Settings.Region, "environment", a.Settings.Environment)
 }
@@ -333,6 +358,46 @@ func (a *App) applyConfig(old, cur *config.Config) {
 	}
 }
 
+// warmUp gets the first launch's work done before it is asked for: each
+// region the tray expects (the default one and the last clinician's) has its
+// key read into memory and a connection to Heidi set up, and the last
+// clinician's token is fetched (the prefetch setting).
+func (a *App) warmUp(ctx context.Context, why string) {
+	regions := []string{a.Settings.Region}
+	last, hasLast := a.Launcher.LastClinician()
+	if hasLast && last.Region != a.Settings.Region {
+		regions = append(regions, last.Region)
+	}
+	for _, r := range regions {
+		if a.Settings.TokenSource != "" && a.Settings.TokenSource != "keychain" {
+			break // no key and no call to Heidi from this machine
+		}
+		if err := a.Launcher.PreloadKey(ctx, r); err != nil {
+			continue // no key yet: CheckSetup has said so
+		}
+		if base, err := a.base(r); err == nil && a.Conns != nil {
+			a.Conns.Warm(base)
+		}
+	}
+	if _, ok, err := a.Launcher.Prefetch(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("prefetch failed; the first launch will fetch the token", "when", why, "err", err)
+	} else if ok {
+		a.log.Debug("warm-up done", "when", why)
+	}
+}
+
+// Resumed runs the warm-up again: the session was unlocked (or the machine
+// woke), so the clinician is about to launch.
+func (a *App) Resumed(why string) {
+	a.bgMu.Lock()
+	defer a.bgMu.Unlock()
+	if a.ctx.Err() != nil {
+		return // closing: Close waits for a.wg
+	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.warmUp(a.ctx, why) }()
+}
+
 // Failed is closed when a server stopped on its own.
 func (a *App) Failed() <-chan struct{} { return a.failed }
 
@@ -345,6 +410,9 @@ func (a *App) Close() {
 		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		close(a.stop)
+		a.bgMu.Lock()
+		a.cancel() // background warm-ups; no new ones (Resumed)
+		a.bgMu.Unlock()
 		// Waiters and event streams hear why they end before the servers stop.
 		a.Launcher.Close()
 		if a.stopBg != nil {
@@ -370,6 +438,7 @@ func (a *App) Close() {
 }
 
 func (a *App) cleanup() {
+	a.cancel()
 	for i := len(a.cleanups) - 1; i >= 0; i-- {
 		a.cleanups[i]()
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -12,8 +13,10 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/heidi-tray/heidi-tray/keystore"
 	"github.com/heidi-tray/heidi-tray/launcher"
 	"github.com/heidi-tray/heidi-tray/launcher/config"
+	"github.com/heidi-tray/heidi-tray/launcher/heidiapi/fakeheidi"
 	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
@@ -174,5 +177,117 @@ func TestNoteFeedOverTheLocalAPI(t *testing.T) {
 	st, _ := c.Status(ctx)
 	if st.APIVersion != 1 || !slices.Contains(st.Capabilities, "notes.ack") {
 		t.Fatalf("status %+v", st)
+	}
+}
+
+// warmRig is the tray against the fake Heidi over TLS (its test CA trusted
+// through TestCAFile), with a clinician recorded as last launched here.
+func warmRig(t *testing.T, env ...string) (*App, *fakeheidi.Server, *fakeheidi.TLSServer, request.Clinician) {
+	t.Helper()
+	fake := fakeheidi.New("hk_test_warm")
+	ts, err := fake.StartTLS(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Close)
+	dir := testrig.ShortTempDir(t)
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, ts.CAPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load("", append(env, "HEIDI_TRAY_API_BASE="+ts.URL+fakeheidi.BasePath), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := keystore.Memory()
+	keys.SetAPIKey(context.Background(), "AU", keystore.NewAPIKey("hk_test_warm"))
+	last := request.Clinician{Email: "dr.last@clinic.example", UserID: "7", Region: "AU"}
+	state := filepath.Join(dir, "state")
+	if err := (launcher.LastClinician{Path: filepath.Join(state, "last-clinician.json")}).Set(last); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Version: "test", Config: cfg, StateDir: state, Keys: keys, TestCAFile: ca,
+		Opener: opener{make(chan string, 8)}, Clipboard: func(string) error { return nil }, Notify: func(string, string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a, fake, ts, last
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		if t.Context().Err() != nil {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func open(t *testing.T, a *App, c request.Clinician) {
+	t.Helper()
+	if _, err := a.Launcher.Open(context.Background(), request.Open{Clinician: c}, true); err != nil {
+		t.Fatal(err)
+	}
+	select { // a launch while a window is still loading reuses it: no URL
+	case <-a.opt.Opener.(opener).urls:
+	default:
+	}
+}
+
+// At start-up the tray connects to Heidi and fetches the last clinician's
+// token before anyone launches: their launch then makes no call, a new
+// clinician's launch makes one call on the same connection, and after the
+// server drops the connection the next launch still finds one ready.
+func TestStartUpWarmsTheConnectionAndTheLastClinician(t *testing.T) {
+	a, fake, ts, last := warmRig(t)
+	a.Start(context.Background())
+	waitUntil(t, "the start-up prefetch", func() bool { _, ok := a.Launcher.Cache().Peek(last); return ok })
+	if n, h := len(fake.Calls()), ts.Handshakes(); n != 1 || h != 1 {
+		t.Fatalf("start-up: %d calls, %d handshakes; want 1 and 1", n, h)
+	}
+	open(t, a, last)
+	if n := len(fake.Calls()); n != 1 {
+		t.Fatalf("the last clinician's first launch called Heidi (%d calls)", n)
+	}
+	open(t, a, request.Clinician{Email: "dr.new@clinic.example", UserID: "8", Region: "AU"})
+	if n, h := len(fake.Calls()), ts.Handshakes(); n != 2 || h != 1 {
+		t.Fatalf("a new clinician: %d calls, %d handshakes; want 2 and 1 (the warm connection)", n, h)
+	}
+	ts.CloseClientConnections()
+	waitUntil(t, "a new connection after the server closed it", func() bool { return ts.Handshakes() == 2 })
+	waitUntil(t, "the connection is ready", func() bool { return a.Conns.Ready(ts.URL) })
+	open(t, a, request.Clinician{Email: "dr.third@clinic.example", UserID: "9", Region: "AU"})
+	if n, h := len(fake.Calls()), ts.Handshakes(); n != 3 || h != 2 {
+		t.Fatalf("after the server closed: %d calls, %d handshakes; want 3 and 2", n, h)
+	}
+}
+
+// With prefetch off (an administrator's policy), start-up fetches no token
+// and the record of the last clinician is removed.
+func TestPrefetchOffFetchesNothingAndForgets(t *testing.T) {
+	a, fake, ts, _ := warmRig(t, "HEIDI_TRAY_PREFETCH=false")
+	a.Start(context.Background())
+	waitUntil(t, "the connection is ready", func() bool { return a.Conns.Ready(ts.URL) })
+	a.Close() // waits for the warm-up
+	if n := len(fake.Calls()); n != 0 {
+		t.Fatalf("%d calls with prefetch off", n)
+	}
+	if _, err := os.Stat(filepath.Join(a.opt.StateDir, "last-clinician.json")); !os.IsNotExist(err) {
+		t.Fatalf("the last clinician record is still there: %v", err)
+	}
+}
+
+// Signing out forgets the last clinician: the next start-up does not sign
+// them in again.
+func TestLogoutForgetsTheLastClinician(t *testing.T) {
+	a, _, _, _ := warmRig(t)
+	a.Start(context.Background())
+	if err := a.Launcher.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Launcher.LastClinician(); ok {
+		t.Fatal("the last clinician is remembered after logout")
 	}
 }

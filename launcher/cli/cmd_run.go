@@ -38,9 +38,6 @@ var sandboxCommand = command{
 	run:   func(ctx context.Context, env Env, args []string) error { return runTray(ctx, env, true, args) },
 }
 
-// idleMemoryLimit is the tray's soft heap limit.
-const idleMemoryLimit = 12 << 20
-
 // runTray is the long-running process: provision every part, serve until
 // asked to stop, then shut down in reverse order.
 func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err error) {
@@ -72,10 +69,11 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 		return err
 	}
 	log = logging.New(logFile, settings.LogLevel)
-	if os.Getenv("GOMEMLIMIT") == "" {
+	if os.Getenv("GOMEMLIMIT") == "" && settings.MemoryLimitMiB > 0 {
 		// A soft limit makes the runtime hand memory back after a burst
-		// instead of keeping its high-water mark all day (docs/performance.md).
-		debug.SetMemoryLimit(idleMemoryLimit)
+		// instead of keeping its high-water mark all day; set well above the
+		// idle heap so a burst does not make the GC thrash (docs/performance.md).
+		debug.SetMemoryLimit(int64(settings.MemoryLimitMiB) << 20)
 	}
 	defer func() { // a crash goes to the log with its stack, not to the clinician
 		if v := recover(); v != nil {
@@ -115,6 +113,9 @@ func runTray(ctx context.Context, env Env, sandbox bool, args []string) (err err
 		Reload:     func() (*config.Config, error) { return loadConfig(env) },
 		WatchFiles: append([]string{cfg.File}, policyFiles()...),
 		OnConfig:   func(c *config.Config) { live.Store(c) },
+		// Extra trust roots for an api_base override only: the bench's and
+		// tests' fake Heidi over TLS (docs/performance.md).
+		TestCAFile: os.Getenv("HEIDI_TRAY_TEST_CA_FILE"),
 	})
 	if err != nil {
 		return &UserError{Code: ExitFailure, Msg: err.Error()}

@@ -39,6 +39,9 @@ type Settings struct {
 	AckedNoteRetention  time.Duration // how long acknowledged notes stay on disk
 	Autostart           bool          // install sets up start at login
 	Disabled            bool          // an administrator's kill switch
+	Prefetch            bool          // fetch the last clinician's token at start-up and resume
+	RenewHours          int           // tokens are renewed while their clinician was active this recently
+	MemoryLimitMiB      int           // the Go runtime's soft memory limit; 0 = none
 
 	// Where JWTs come from (docs/token-service.md): keychain (the key is on
 	// this machine), emr (the EMR passes them) or service (the clinic token
@@ -269,6 +272,34 @@ var all = []setting{
 			s.TokenCommand = v
 			return nil
 		}, func(s *Settings) string { return s.TokenCommand }, nil},
+	{"prefetch", "at start-up and after sleep or unlock, fetch the token of the clinician last launched on this workstation (their first launch is then instant)", "true",
+		func(s *Settings, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			s.Prefetch = b
+			return nil
+		}, func(s *Settings) string { return strconv.FormatBool(s.Prefetch) },
+		func(s *Settings, _ string) { s.Prefetch = false }}, // a policy turning it off that cannot be read is off
+	{"renew_hours", "hours after a clinician's last launch that their token keeps being renewed in the background (1 to 24)", "4",
+		func(s *Settings, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 24 {
+				return errors.New("must be a whole number of hours from 1 to 24")
+			}
+			s.RenewHours = n
+			return nil
+		}, func(s *Settings) string { return strconv.Itoa(s.RenewHours) }, nil},
+	{"memory_limit_mib", "the Go runtime's soft memory limit in MiB (0: none; GOMEMLIMIT wins)", "32",
+		func(s *Settings, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 4096 || (n > 0 && n < 16) {
+				return errors.New("must be 0 (no limit) or a number of MiB from 16 to 4096")
+			}
+			s.MemoryLimitMiB = n
+			return nil
+		}, func(s *Settings) string { return strconv.Itoa(s.MemoryLimitMiB) }, nil},
 	{"log_level", "info or debug", "info",
 		func(s *Settings, v string) error {
 			if v != "info" && v != "debug" {
