@@ -33,6 +33,7 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher/policywatch"
 	"github.com/heidi-tray/heidi-tray/launcher/sessions"
 	"github.com/heidi-tray/heidi-tray/launcher/tokensource"
+	"github.com/heidi-tray/heidi-tray/launcher/unlock"
 	"github.com/heidi-tray/heidi-tray/launcher/webui"
 )
 
@@ -96,6 +97,7 @@ type App struct {
 	ctx      context.Context // ends at Close: background warm-ups stop
 	cancel   context.CancelFunc
 	bgMu     sync.Mutex // Resumed vs Close
+	unlock   unlock.Watcher
 	log      *slog.Logger
 	pageLn   net.Listener
 	cleanups []func() // in reverse order of provisioning
@@ -321,6 +323,11 @@ func (a *App) Start(ctx context.Context) {
 	}
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.warmUp(a.ctx, "start-up") }()
+	if w, err := unlock.Watch(func() { a.Resumed("unlock") }); err != nil {
+		a.log.Info("session unlocks will not prefetch the token", "why", err)
+	} else {
+		a.unlock = w
+	}
 	a.log.Info("heidi-tray started", "version", a.opt.Version, "sandbox", a.opt.Sandbox, "endpoint", a.opt.Endpoint,
 		"page", a.Pages.Origin(), "region", a.Settings.Region, "environment", a.Settings.Environment)
 }
@@ -410,6 +417,9 @@ func (a *App) Close() {
 		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		close(a.stop)
+		if a.unlock != nil {
+			a.unlock.Stop()
+		}
 		a.bgMu.Lock()
 		a.cancel() // background warm-ups; no new ones (Resumed)
 		a.bgMu.Unlock()
