@@ -116,4 +116,3 @@ func (l *link) Close() {
 	l.mu.Unlock()
 	l.wg.Wait()
 }
-

@@ -27,9 +27,9 @@ import (
 // CONNECT tunnel when a proxy applies). The connection carries HTTP/2 health
 // pings (SendPingTimeout), so a silently dead one is found and closed. When a
 // connection ends (the server closed it when idle, the network changed), it is
-// dialled again in the background: at once if it had lived a while, with
-// doubling back-off if connections keep failing or dying young, so Heidi being
-// down never causes a re-dial storm. Timers are the only thing that runs while
+// dialled again in the background: at once if it had lived a while or served
+// a request, with doubling back-off if dials fail or connections die young
+// and unused, so Heidi being down never causes a re-dial storm. Timers are the only thing that runs while
 // idle: no polling. After the machine slept (wall clock ran ahead of the
 // monotonic one), connections are assumed dead and dialled again.
 //
@@ -60,8 +60,8 @@ type ConnsOptions struct {
 	// MinBackoff and MaxBackoff bound the delay between failed dials
 	// (defaults 1 s and 5 min); it doubles per failure, with jitter.
 	MinBackoff, MaxBackoff time.Duration
-	// MinLife: a connection that ends younger than this counts as a failure
-	// for the back-off (default 20 s).
+	// MinLife: a connection that ends younger than this without having
+	// served a request counts as a failure for the back-off (default 20 s).
 	MinLife time.Duration
 	// DialTimeout bounds one dial, TCP to TLS (default 15 s).
 	DialTimeout time.Duration
@@ -77,7 +77,8 @@ type hostConn struct {
 	addr     string // host:port
 	cc       *http.ClientConn
 	born     time.Time
-	dialing  chan struct{} // closed when the dial in flight ends; nil when none
+	used     *http.ClientConn // the last connection a response came back on
+	dialing  chan struct{}    // closed when the dial in flight ends; nil when none
 	lastErr  error
 	failures int
 	redial   *time.Timer
@@ -227,6 +228,13 @@ func (c *Conns) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		resp, err := cc.RoundTrip(req)
+		if err == nil {
+			c.mu.Lock()
+			if h := c.hosts[key]; h != nil {
+				h.used = cc
+			}
+			c.mu.Unlock()
+		}
 		// The server may close an idle connection just as a request goes out;
 		// a GET without a body is safe to send once more on a new one.
 		if err != nil && attempt == 0 && cc.Err() != nil && req.Method == http.MethodGet && req.Body == nil && req.Context().Err() == nil {
@@ -329,8 +337,9 @@ func (c *Conns) dialLocked(h *hostConn) {
 	}()
 }
 
-// closed re-dials after h's connection cc ended: at once if it lived, after
-// a back-off if connections keep dying young.
+// closed re-dials after h's connection cc ended: at once if it lived or
+// served a request (an idle close), after a back-off if connections keep
+// dying young unused (a server that accepts and hangs up).
 func (c *Conns) closed(h *hostConn, cc *http.ClientConn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -341,7 +350,7 @@ func (c *Conns) closed(h *hostConn, cc *http.ClientConn) {
 		return
 	}
 	wait := time.Duration(0)
-	if time.Since(h.born) < c.opt.MinLife {
+	if time.Since(h.born) < c.opt.MinLife && h.used != cc {
 		h.failures++
 		wait = c.backoff(h.failures)
 	} else {

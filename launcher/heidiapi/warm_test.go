@@ -89,7 +89,7 @@ func TestWarmConnectionIsSetUpOnceAndReused(t *testing.T) {
 // A server that drops the connection gets a new one dialled in the
 // background, before anyone asks; the next request uses it.
 func TestRedialsInTheBackgroundAfterTheServerCloses(t *testing.T) {
-	r := newWarmRig(t, nil, heidiapi.ConnsOptions{MinLife: time.Nanosecond})
+	r := newWarmRig(t, nil, heidiapi.ConnsOptions{MinLife: time.Hour}) // young, but it served a request
 	if _, err := fetch(r.client, testKey); err != nil {
 		t.Fatal(err)
 	}
