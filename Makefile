@@ -71,7 +71,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeOpen$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./launcher/ipc
 
 # Benchmarks against their targets (docs/performance.md): the harness in
-# bench/ (about 2 minutes, 60 s of it idle) and the Go micro-benchmarks.
+# bench/ (about 5 minutes on 2 cores, 60 s of it idle; the binary built as
+# dist builds it) and the Go micro-benchmarks.
 bench: deps
 	$(GO) test -run='^$$' -bench=. -benchmem ./launcher/...
 	$(GO) run ./bench -out bench/out/results.json

@@ -204,3 +204,22 @@ func TestTokenSourceSettings(t *testing.T) {
 		t.Fatalf("default token_source %q", c.TokenSource)
 	}
 }
+
+// Prefetch is on by default; a policy turns it off, also when the policy's
+// value cannot be read. renew_hours and memory_limit_mib are bounded.
+func TestPrefetchRenewAndMemorySettings(t *testing.T) {
+	c, err := Load("", nil, nil)
+	if err != nil || !c.Prefetch || c.RenewHours != 4 || c.MemoryLimitMiB != 32 {
+		t.Fatalf("defaults: prefetch %v renew %d memory %d %v", c.Prefetch, c.RenewHours, c.MemoryLimitMiB, err)
+	}
+	for _, v := range []string{"false", "nonsense"} {
+		c, _ := Load("", []string{"HEIDI_TRAY_PREFETCH=true"}, fakePolicy{"prefetch": v})
+		if c.Prefetch {
+			t.Errorf("policy prefetch=%q left prefetch on", v)
+		}
+	}
+	c, _ = Load("", []string{"HEIDI_TRAY_RENEW_HOURS=48", "HEIDI_TRAY_MEMORY_LIMIT_MIB=8"}, nil)
+	if c.RenewHours != 4 || c.MemoryLimitMiB != 32 || len(c.Warnings) != 2 {
+		t.Errorf("out-of-bounds values: renew %d memory %d warnings %q", c.RenewHours, c.MemoryLimitMiB, c.Warnings)
+	}
+}
