@@ -1,0 +1,103 @@
+// Package peeruser answers one question for a loopback TCP server on a shared
+// host: does the process at the other end of this connection run as the same
+// OS user as this one? On a terminal server every user shares 127.0.0.1, so a
+// port is reachable by all of them; heidi-tray's page server must answer only
+// the user at this screen.
+//
+// The peer of a loopback connection is a socket on this machine, so the OS can
+// name its owner: on Linux the kernel's socket table (sock_diag, else
+// /proc/net/tcp), on Windows the TCP table's owning process and its token, on
+// macOS the user's own processes' sockets. A connection that cannot be
+// attributed is refused.
+package peeruser
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// ErrOtherUser: the peer runs as another OS user.
+var ErrOtherUser = errors.New("the connection comes from another OS user")
+
+// ErrUnattributed: the OS could not say who owns the peer socket.
+var ErrUnattributed = errors.New("the connection could not be attributed to an OS user")
+
+// Check returns nil if the peer of c, a TCP connection this process accepted
+// on a loopback address, belongs to this process's OS user; otherwise an
+// error wrapping ErrOtherUser or ErrUnattributed.
+func Check(c net.Conn) error {
+	local, peer, err := addrs(c)
+	if err != nil {
+		return err
+	}
+	return checkPeer(local, peer)
+}
+
+func addrs(c net.Conn) (local, peer netip.AddrPort, err error) {
+	la, ok1 := c.LocalAddr().(*net.TCPAddr)
+	ra, ok2 := c.RemoteAddr().(*net.TCPAddr)
+	if !ok1 || !ok2 {
+		return local, peer, fmt.Errorf("%w: not a TCP connection", ErrUnattributed)
+	}
+	local, peer = la.AddrPort(), ra.AddrPort()
+	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	peer = netip.AddrPortFrom(peer.Addr().Unmap(), peer.Port())
+	if !peer.Addr().IsLoopback() {
+		return local, peer, fmt.Errorf("%w: %s is not a loopback address", ErrOtherUser, peer.Addr())
+	}
+	return local, peer, nil
+}
+
+// Listener wraps l so that Accept returns only connections from this OS
+// user; any other is closed at once, before a byte is read from it.
+func Listener(l net.Listener, log *slog.Logger) net.Listener {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &listener{Listener: l, check: Check, log: log}
+}
+
+type listener struct {
+	net.Listener
+	check func(net.Conn) error
+	log   *slog.Logger
+
+	mu         sync.Mutex
+	lastLog    time.Time
+	suppressed int
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if err := l.check(c); err != nil {
+			l.refused(c.RemoteAddr(), err)
+			c.Close()
+			continue
+		}
+		return c, nil
+	}
+}
+
+// refused logs a refusal at most every 10 s: another user must not be able
+// to fill the clinician's log by connecting in a loop.
+func (l *listener) refused(from net.Addr, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Sub(l.lastLog) < 10*time.Second {
+		l.suppressed++
+		return
+	}
+	l.log.Warn("refused a connection to the page server: heidi-tray serves only its own OS user",
+		"from", from.String(), "err", err, "refused_since_last_log", l.suppressed)
+	l.lastLog, l.suppressed = now, 0
+}

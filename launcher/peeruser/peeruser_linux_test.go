@@ -1,0 +1,46 @@
+package peeruser
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+)
+
+// The /proc fallback finds the same owner as sock_diag.
+func TestProcNetFallback(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	local, peer, err := addrs(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, err := procNetUID(peer, local)
+	if err != nil || uid != uint32(os.Getuid()) {
+		t.Fatalf("procNetUID = %d, %v; want %d", uid, err, os.Getuid())
+	}
+	uid, err = sockDiagUID(peer, local)
+	if err != nil || uid != uint32(os.Getuid()) {
+		t.Fatalf("sockDiagUID = %d, %v; want %d", uid, err, os.Getuid())
+	}
+	if _, err := procNetUID(netipPort(peer, 1), local); err == nil {
+		t.Fatal("procNetUID found a socket that does not exist")
+	}
+}
+
+func netipPort(a netip.AddrPort, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr(), port)
+}

@@ -1,0 +1,13 @@
+//go:build !linux && !windows && !darwin
+
+package peeruser
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// checkPeer: this OS has no socket-owner lookup here, so nothing is attributed.
+func checkPeer(local, peer netip.AddrPort) error {
+	return fmt.Errorf("%w: not supported on this OS", ErrUnattributed)
+}

@@ -1,0 +1,178 @@
+package peeruser
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heidi-tray/heidi-tray/launcher/testrig"
+)
+
+// The test binary doubles as the other user's client: with PEERUSER_DIAL set
+// it connects there, says hello and prints what came back.
+func TestMain(m *testing.M) {
+	if addr := os.Getenv("PEERUSER_DIAL"); addr != "" {
+		fmt.Print(dialAndRead(addr))
+		os.Exit(0)
+	}
+	testrig.Main(m)
+}
+
+func dialAndRead(addr string) string {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return "dial error: " + err.Error()
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintln(c, "hello")
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "closed: " + err.Error()
+	}
+	return "served: " + strings.TrimSpace(line)
+}
+
+// echoServer serves l through Listener: it answers "hi" to each connection.
+func echoServer(t *testing.T) (addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Listener(ln, nil)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, "hi\n")
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestSameUserIsServed(t *testing.T) {
+	if got := dialAndRead(echoServer(t)); got != "served: hi" {
+		t.Fatalf("a connection from this user: %q", got)
+	}
+}
+
+func TestCheckOwnConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if err := Check(server); err != nil {
+		t.Fatalf("this process's own connection: %v", err)
+	}
+	// The client end's peer is an accepted socket: also ours. (Wine reports
+	// accepted sockets as owned by pid 0, so this half is not asked there.)
+	if runtime.GOOS == "windows" {
+		return
+	}
+	if err := Check(client); err != nil {
+		t.Fatalf("the other end: %v", err)
+	}
+}
+
+// A peer that has gone (or never was) in the kernel's table is refused,
+// never waved through.
+func TestUnattributedIsRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = Check(fakeConn{ln.Addr(), &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}})
+	if !errors.Is(err, ErrUnattributed) {
+		t.Fatalf("a socket nobody owns: %v, want ErrUnattributed", err)
+	}
+	err = Check(fakeConn{ln.Addr(), &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 4000}})
+	if !errors.Is(err, ErrOtherUser) {
+		t.Fatalf("a remote peer: %v, want ErrOtherUser", err)
+	}
+	err = Check(fakeConn{&net.UnixAddr{Name: "x"}, &net.UnixAddr{Name: "y"}})
+	if !errors.Is(err, ErrUnattributed) {
+		t.Fatalf("not TCP: %v, want ErrUnattributed", err)
+	}
+}
+
+type fakeConn struct{ local, remote net.Addr }
+
+func (f fakeConn) LocalAddr() net.Addr            { return f.local }
+func (f fakeConn) RemoteAddr() net.Addr           { return f.remote }
+func (fakeConn) Read([]byte) (int, error)         { return 0, io.EOF }
+func (fakeConn) Write(b []byte) (int, error)      { return len(b), nil }
+func (fakeConn) Close() error                     { return nil }
+func (fakeConn) SetDeadline(time.Time) error      { return nil }
+func (fakeConn) SetReadDeadline(time.Time) error  { return nil }
+func (fakeConn) SetWriteDeadline(time.Time) error { return nil }
+
+// A real second OS user connecting to the server gets nothing: its
+// connection is closed before a byte is read, and this user is still served.
+func TestOtherUserIsRefused(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the second-user rig is Linux-only; Windows' refusal is unit-tested in peeruser_windows_test.go")
+	}
+	other := testrig.NewOtherUser(t)
+	addr := echoServer(t)
+	helper := other.ShareTestBinary()
+	cmd := other.Command(helper)
+	cmd.Env = append(cmd.Env, "PEERUSER_DIAL="+addr)
+	got := testrig.Output(t, cmd)
+	if !strings.HasPrefix(got, "closed:") {
+		t.Fatalf("the other user (uid %d) got %q; want its connection closed unanswered", other.UID, got)
+	}
+	if got := dialAndRead(addr); got != "served: hi" {
+		t.Fatalf("after the other user's attempt, this user got %q", got)
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer server.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := Check(server); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
