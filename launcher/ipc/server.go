@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heidi-tray/heidi-tray/launcher/internal/bounded"
 	"github.com/heidi-tray/heidi-tray/launcher/internal/strictjson"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/wire"
@@ -101,6 +102,13 @@ func statusFor(code string) int {
 // MaxBody bounds a request body.
 const MaxBody = 64 << 10
 
+// Bounds on clients: open connections (each waiting 'open --wait-note' and
+// event stream holds one) and how long a body may take to arrive.
+const (
+	MaxConns    = 64
+	BodyTimeout = 10 * time.Second
+)
+
 // Server serves the local API on a listener.
 type Server struct {
 	svc Service
@@ -132,13 +140,13 @@ func NewServer(svc Service, log *slog.Logger) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
 	})
 	s.hs = &http.Server{
-		Handler:           s.guard(mux),
+		Handler:           bounded.BodyDeadline(s.guard(mux), BodyTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelError), // includes recovered handler panics, with their stack
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			uid, err := peerUID(c)
+			uid, err := peerUID(bounded.Unwrap(c))
 			if err != nil {
 				uid = -2
 			}
@@ -148,9 +156,9 @@ func NewServer(svc Service, log *slog.Logger) *Server {
 	return s
 }
 
-// Serve blocks until Shutdown.
+// Serve blocks until Shutdown, with at most MaxConns connections open.
 func (s *Server) Serve(l net.Listener) error {
-	err := s.hs.Serve(l)
+	err := s.hs.Serve(bounded.Listener(l, MaxConns))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -8,7 +8,8 @@ import (
 )
 
 // guard applies the local-web defences to every request:
-//   - Host must be 127.0.0.1:PORT or localhost:PORT (DNS rebinding);
+//   - Host must be 127.0.0.1:PORT or localhost:PORT (DNS rebinding), and the
+//     request line a path;
 //   - every response forbids caching, referrers and framing, with a CSP;
 //   - POSTs must come from this origin (Origin, Sec-Fetch-Site) with a JSON
 //     body, which a cross-site form cannot send without a preflight;
@@ -22,7 +23,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Content-Security-Policy", s.csp)
-		if !s.hosts[r.Host] {
+		// An absolute request line (GET http://127.0.0.1:PORT/ …) would set
+		// r.Host from itself and skip the Host header's check.
+		if !strings.HasPrefix(r.RequestURI, "/") || !s.hosts[r.Host] {
 			http.Error(w, "heidi-tray answers only to 127.0.0.1 and localhost", http.StatusMisdirectedRequest)
 			return
 		}

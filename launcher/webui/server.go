@@ -25,6 +25,8 @@ import (
 	"github.com/heidi-tray/heidi-tray/launcher"
 	"github.com/heidi-tray/heidi-tray/launcher/heidiapi"
 	"github.com/heidi-tray/heidi-tray/launcher/internal/atomicfile"
+	"github.com/heidi-tray/heidi-tray/launcher/internal/bounded"
+	"github.com/heidi-tray/heidi-tray/launcher/peeruser"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 )
 
@@ -47,6 +49,14 @@ const (
 
 // maxPages bounds remembered page sessions.
 const maxPages = 32
+
+// Bounds on clients: open connections (a browser keeps about six per
+// origin, plus one event stream per window) and how long a request body may
+// take to arrive (headers: ReadHeaderTimeout).
+const (
+	MaxConns    = 64
+	BodyTimeout = 10 * time.Second
+)
 
 // Backend is what the page server needs from the core: the widget page's
 // calls, the confirmation page's and the settings page's. Keys and secrets
@@ -128,7 +138,7 @@ func New(l net.Listener, b Backend, opt Options) *Server {
 	}
 	s.csp = contentSecurityPolicy(opt.WidgetScript)
 	sub, _ := fs.Sub(assets.Web, ".")
-	s.files = http.StripPrefix("/assets/", http.FileServer(http.FS(sub)))
+	s.files = http.StripPrefix("/assets/", http.FileServer(http.FS(noDirs{sub})))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /launch", s.redeem)
 	mux.HandleFunc("GET /{$}", s.index)
@@ -145,7 +155,7 @@ func New(l net.Listener, b Backend, opt Options) *Server {
 	s.registerSettings(mux)
 	mux.HandleFunc("POST /api/confirm", s.apiConfirm)
 	s.hs = &http.Server{
-		Handler:           s.guard(mux),
+		Handler:           bounded.BodyDeadline(s.guard(mux), BodyTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
@@ -157,8 +167,11 @@ func New(l net.Listener, b Backend, opt Options) *Server {
 // Origin is the page server's origin, http://127.0.0.1:PORT.
 func (s *Server) Origin() string { return s.origin }
 
-// Serve blocks until Shutdown.
+// Serve blocks until Shutdown. It answers only connections from this OS
+// user (on a shared host every user can reach 127.0.0.1), at most MaxConns
+// at a time.
 func (s *Server) Serve(l net.Listener) error {
+	l = bounded.Listener(peeruser.Listener(l, s.opt.Log), MaxConns)
 	if err := s.hs.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -287,4 +300,19 @@ func ListenLoopback(configured int, stateFile string, log *slog.Logger) (net.Lis
 		}
 	}
 	return l, nil
+}
+
+// noDirs hides directories, so /assets/ lists nothing.
+type noDirs struct{ fs.FS }
+
+func (n noDirs) Open(name string) (fs.File, error) {
+	f, err := n.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || fi.IsDir() {
+		f.Close()
+		return nil, fs.ErrNotExist
+	}
+	return f, nil
 }

@@ -1,0 +1,158 @@
+package webui
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heidi-tray/heidi-tray/launcher/testrig"
+)
+
+// The test binary doubles as the other user's client. PEER_ATTACK=redeem
+// tries a launch URL; PEER_ATTACK=hold opens as many connections as it can
+// to ADDR and keeps them, printing how many were answered.
+func TestMain(m *testing.M) {
+	switch os.Getenv("PEER_ATTACK") {
+	case "get":
+		fmt.Print(rawGet(os.Getenv("PEER_ADDR"), os.Getenv("PEER_PATH")))
+		os.Exit(0)
+	case "hold":
+		var held []net.Conn
+		for range 200 {
+			c, err := net.Dial("tcp", os.Getenv("PEER_ADDR"))
+			if err != nil {
+				break
+			}
+			held = append(held, c)
+		}
+		fmt.Println("holding", len(held))
+		os.Stdin.Read(make([]byte, 1)) // until the test closes stdin
+		os.Exit(0)
+	}
+	testrig.Main(m)
+}
+
+// rawGet sends one GET with a raw request line and returns the status line,
+// or how the connection ended.
+func rawGet(addr, path string) string {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return "dial error: " + err.Error()
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, addr)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "closed: " + err.Error()
+	}
+	return strings.TrimSpace(line)
+}
+
+func TestAbsoluteRequestLineIsRefused(t *testing.T) {
+	e := newEnv(t)
+	addr := strings.TrimPrefix(e.base, "http://")
+	if got := rawGet(addr, "http://"+addr+"/"); !strings.Contains(got, " 421 ") {
+		t.Fatalf("absolute-form request line: %q, want 421", got)
+	}
+	if got := rawGet(addr, "/"); !strings.Contains(got, " 200 ") {
+		t.Fatalf("the same request in origin form: %q", got)
+	}
+}
+
+func TestAssetsListNoDirectories(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"/assets/", "/assets/web/", "/assets/web", "/assets/sdk/"} {
+		resp, body := e.do(t, e.raw, "GET", p, "", nil)
+		if resp.StatusCode != 404 || strings.Contains(body, "page.js") {
+			t.Errorf("GET %s: %d %q, want 404 and no listing", p, resp.StatusCode, body)
+		}
+	}
+	if resp, _ := e.do(t, e.raw, "GET", "/assets/web/page.js", "", nil); resp.StatusCode != 200 {
+		t.Fatalf("a file under /assets/: %d", resp.StatusCode)
+	}
+}
+
+// Another OS user holding a valid launch URL (as if read from a process
+// list) gets no session: its connection is closed unanswered. And its
+// connection flood does not stop the page server answering this user.
+func TestAnotherOSUserGetsNothing(t *testing.T) {
+	other := testrig.NewOtherUser(t)
+	helper := other.ShareTestBinary()
+	e := newEnv(t)
+	addr := strings.TrimPrefix(e.base, "http://")
+	code := strings.TrimPrefix(e.launch(), e.base)
+
+	cmd := other.Command(helper)
+	cmd.Env = append(cmd.Env, "PEER_ATTACK=get", "PEER_ADDR="+addr, "PEER_PATH="+code)
+	if got := testrig.Output(t, cmd); !strings.HasPrefix(got, "closed:") {
+		t.Fatalf("the other user (uid %d) redeeming a code got %q; want its connection closed", other.UID, got)
+	}
+	e.srv.mu.Lock()
+	pages := len(e.srv.pages)
+	e.srv.mu.Unlock()
+	if e.back.tokens != 0 || pages != 0 {
+		t.Fatal("the other user's request reached the server")
+	}
+
+	hold := other.Command(helper)
+	hold.Env = append(hold.Env, "PEER_ATTACK=hold", "PEER_ADDR="+addr)
+	stdin, _ := hold.StdinPipe()
+	out, _ := hold.StdoutPipe()
+	if err := hold.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if !strings.HasPrefix(line, "holding") {
+		t.Fatalf("the flood: %q", line)
+	}
+	// With 200 of the other user's connections open (more than MaxConns),
+	// this user's code still redeems.
+	e.redeem(t)
+	if resp, body := e.do(t, e.hc, "POST", "/api/token", "{}", sameOrigin(e)); resp.StatusCode != 200 {
+		t.Fatalf("this user during the flood: %d %s", resp.StatusCode, body)
+	}
+	stdin.Close()
+	io.Copy(io.Discard, out)
+	hold.Wait()
+}
+
+// This user's own flood is bounded: over MaxConns, connections are closed,
+// and the server answers again once they go.
+func TestConnectionCap(t *testing.T) {
+	e := newEnv(t)
+	addr := strings.TrimPrefix(e.base, "http://")
+	var held []net.Conn
+	for range MaxConns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	// Wait until the server has accepted them all, then one more is refused.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if got := rawGet(addr, "/"); strings.HasPrefix(got, "closed:") {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("over the cap: %q, want closed", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for got := rawGet(addr, "/"); !strings.Contains(got, " 200 "); got = rawGet(addr, "/") {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the flood: %q", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
