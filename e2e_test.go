@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -57,6 +59,7 @@ type world struct {
 	exited     map[*exec.Cmd]chan struct{} // closed when the tray's one Wait returns
 	// extraSecrets are more values the sweep must not find (launch secrets).
 	extraSecrets []string
+	redirects    sync.Map // redirect file URL → the page it leads to
 }
 
 func newWorld(t *testing.T) *world {
@@ -205,12 +208,44 @@ func waitGone(pid int, d time.Duration) bool {
 	return false
 }
 
-func (w *world) browserURLs() []string {
+// browserArgs are the URLs the browser was started on: redirect files.
+func (w *world) browserArgs() []string {
 	data, _ := os.ReadFile(w.browserLog)
 	var out []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		out = append(out, sc.Text())
+	}
+	return out
+}
+
+var redirectRE = regexp.MustCompile(`content="0;url=([^"]+)"`)
+
+// browserURLs are the pages the browser was sent to: each argument is a
+// file:// URL of a private redirect file, read here. A launch code in the
+// browser's own arguments, which every user can list, fails the test.
+func (w *world) browserURLs() []string {
+	var out []string
+	for _, a := range w.browserArgs() {
+		if strings.Contains(a, "code=") || !strings.HasPrefix(a, "file:///") {
+			w.t.Errorf("the browser was started on %q, not a redirect file", a)
+			out = append(out, a)
+			continue
+		}
+		if u, ok := w.redirects.Load(a); ok {
+			out = append(out, u.(string))
+			continue
+		}
+		data, err := os.ReadFile(strings.TrimPrefix(a, "file://"))
+		m := redirectRE.FindStringSubmatch(string(data))
+		if err != nil || m == nil {
+			w.t.Errorf("redirect file %s: %v %q", a, err, data)
+			out = append(out, a)
+			continue
+		}
+		u := html.UnescapeString(m[1])
+		w.redirects.Store(a, u)
+		out = append(out, u)
 	}
 	return out
 }

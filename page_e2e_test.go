@@ -136,8 +136,9 @@ func openPage(t *testing.T, w *world, ctx context.Context, args ...string) sbx {
 	if r := w.cli("", append([]string{"open"}, args...)...); r.code != 0 || !strings.Contains(r.stdout, "opening") {
 		t.Fatalf("open: %+v", r)
 	}
-	url := w.waitBrowser(before + 1)[before]
-	run(t, ctx, chromedp.Navigate(url))
+	w.waitBrowser(before + 1)
+	// The browser opens the private redirect file, as a real one would.
+	run(t, ctx, chromedp.Navigate(w.browserArgs()[before]))
 	return waitFor(t, ctx, "the widget to open", func(s sbx) bool { return s.Opened > 0 && s.TokenSha != "" && s.SessionID != "" })
 }
 

@@ -8,6 +8,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"html"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -112,8 +114,23 @@ func TestWindowsTrayUnderWine(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if len(urls) != 1 || !launchURL.MatchString(urls[0]) {
+	// The browser is given a private redirect file, never the code.
+	if len(urls) != 1 || !strings.HasPrefix(urls[0], "file:///C:/") || strings.Contains(urls[0], "code=") {
 		t.Fatalf("the browser got %v", urls)
+	}
+	_, drivePath, _ := strings.Cut(urls[0], "file:///C:/")
+	redirect, err := os.ReadFile(filepath.Join(w.prefix, "drive_c", drivePath))
+	m := redirectRE.FindStringSubmatch(string(redirect))
+	if err != nil || m == nil || !launchURL.MatchString(html.UnescapeString(m[1])) {
+		t.Fatalf("the redirect file %s: %v %q", urls[0], err, redirect)
+	}
+	// The page server checks every connection's owner in Windows' TCP table:
+	// this Linux process is no Windows process of the tray's user, so it is
+	// refused unanswered (code unredeemed); a Windows process of the same
+	// user is served (launcher/peeruser's tests under Wine).
+	if resp, err := http.Get(html.UnescapeString(m[1])); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a connection Wine cannot attribute to the tray's user was answered: %s", resp.Status)
 	}
 	calls := fake.Calls()
 	if len(calls) != 1 || calls[0].APIKey != e2eKey || calls[0].Email != "dr.w@clinic.example" {

@@ -195,7 +195,9 @@ func New(opt Options) (_ *App, err error) {
 	a.base = base
 	opener := opt.Opener
 	if opener == nil {
-		opener = browser.New(settings.Browser, opt.Log)
+		bo := browser.New(settings.Browser, filepath.Join(stateDir, "open"), opt.Log)
+		a.cleanups = append(a.cleanups, bo.Close)
+		opener = bo
 	}
 	clip := opt.Clipboard
 	if clip == nil {

@@ -5,12 +5,14 @@ package browser
 import (
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 )
 
 func TestAppModeUsesAChromiumWindow(t *testing.T) {
 	script, log := recorder(t)
-	o := New("app", slog.New(slog.DiscardHandler))
+	dir := t.TempDir()
+	o := New("app", dir, slog.New(slog.DiscardHandler))
 	o.find = func(name string) (string, error) {
 		if name == "google-chrome" {
 			return script, nil
@@ -21,7 +23,8 @@ func TestAppModeUsesAChromiumWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.Wait()
-	if got := waitFile(t, log); got != "--app=http://127.0.0.1:5000/\n" {
+	got := strings.TrimSpace(waitFile(t, log))
+	if !strings.HasPrefix(got, "--app=file://") || redirectTarget(t, dir, strings.TrimPrefix(got, "--app=")) != "http://127.0.0.1:5000/" {
 		t.Fatalf("argv %q", got)
 	}
 }

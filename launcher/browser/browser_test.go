@@ -3,9 +3,12 @@
 package browser
 
 import (
+	"html"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -58,20 +61,64 @@ func waitFile(t *testing.T, p string) string {
 	return ""
 }
 
-func TestCommandGetsTheURLAsLastArgument(t *testing.T) {
+// redirectTarget reads the redirect file a browser was given (a file://
+// URL in its last argument) and returns where it leads.
+func redirectTarget(t *testing.T, dir, arg string) string {
+	t.Helper()
+	u, err := url.Parse(arg)
+	if err != nil || u.Scheme != "file" || filepath.Dir(u.Path) != dir {
+		t.Fatalf("the browser was given %q, not a redirect file in %s", arg, dir)
+	}
+	fi, err := os.Stat(u.Path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("redirect file: %v %v", fi, err)
+	}
+	data, _ := os.ReadFile(u.Path)
+	m := regexp.MustCompile(`content="0;url=([^"]+)"`).FindStringSubmatch(string(data))
+	if m == nil {
+		t.Fatalf("no redirect in %q", data)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// The code never reaches the browser's argv: only a private file's path.
+func TestCommandGetsARedirectFileNotTheURL(t *testing.T) {
 	script, log := recorder(t)
-	o := New(`"`+script+`" --new-window`, slog.New(slog.DiscardHandler))
-	if err := o.Open("http://127.0.0.1:5000/launch?code=x&y=1"); err != nil {
+	dir := filepath.Join(t.TempDir(), "open")
+	o := New(`"`+script+`" --new-window`, dir, slog.New(slog.DiscardHandler))
+	if err := o.Open("http://127.0.0.1:5000/launch?code=secretcode&y=1"); err != nil {
 		t.Fatal(err)
 	}
 	o.Wait()
-	if got := waitFile(t, log); got != "--new-window\nhttp://127.0.0.1:5000/launch?code=x&y=1\n" {
+	got := waitFile(t, log)
+	if strings.Contains(got, "secretcode") {
+		t.Fatalf("the code is in the browser's argv: %q", got)
+	}
+	args := strings.Split(strings.TrimSpace(got), "\n")
+	if len(args) != 2 || args[0] != "--new-window" {
 		t.Fatalf("argv %q", got)
+	}
+	if target := redirectTarget(t, dir, args[1]); target != "http://127.0.0.1:5000/launch?code=secretcode&y=1" {
+		t.Fatalf("the redirect leads to %q", target)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("redirect directory: %v %v", fi, err)
+	}
+	// Close (and, without it, RedirectLife) removes it; so does the next run.
+	o.Close()
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Fatalf("left after Close: %v", left)
+	}
+	o.Open("http://127.0.0.1:5000/launch?code=again")
+	o.Wait()
+	New("default", dir, slog.New(slog.DiscardHandler))
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Fatalf("a new opener left an old run's files: %v", left)
 	}
 }
 
 func TestMissingBrowserIsAClearError(t *testing.T) {
-	o := New("/nonexistent/browser", slog.New(slog.DiscardHandler))
+	o := New("/nonexistent/browser", t.TempDir(), slog.New(slog.DiscardHandler))
 	err := o.Open("http://127.0.0.1:5000/")
 	if err == nil || !strings.Contains(err.Error(), "check the browser setting") {
 		t.Fatalf("%v", err)

@@ -51,7 +51,7 @@ func macOpener(missing ...string) (*Opener, *launchRecorder) {
 	for _, m := range missing {
 		r.missing[m] = true
 	}
-	o := New("app", slog.New(slog.DiscardHandler))
+	o := New("app", "", slog.New(slog.DiscardHandler))
 	o.launch = r.launch
 	return o, r
 }

@@ -13,7 +13,8 @@ import (
 //   - every response forbids caching, referrers and framing, with a CSP;
 //   - POSTs must come from this origin (Origin, Sec-Fetch-Site) with a JSON
 //     body, which a cross-site form cannot send without a preflight;
-//   - GET does nothing but read, except redeeming a launch code.
+//   - GET does nothing but read, except redeeming a launch code (the one
+//     cross-site navigation allowed: the browser comes from a file:// page).
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -32,7 +33,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		switch site := r.Header.Get("Sec-Fetch-Site"); site {
 		case "", "same-origin", "none":
 		default:
-			if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/assets/") {
+			if r.Method != http.MethodGet || !(strings.HasPrefix(r.URL.Path, "/assets/") || launchNavigation(r)) {
 				http.Error(w, "cross-site requests are refused", http.StatusForbidden)
 				return
 			}
@@ -52,6 +53,13 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// launchNavigation: the browser arrives at /launch from the private
+// redirect file, a file:// page, so as a cross-site top-level navigation.
+// The one-time code in it is the credential; a page elsewhere has none.
+func launchNavigation(r *http.Request) bool {
+	return r.URL.Path == "/launch" && r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document"
 }
 
 func (s *Server) sameOrigin(o string) bool {

@@ -229,6 +229,14 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
 		name, next = settingsCookie, "/settings"
 	}
 	http.SetCookie(w, &http.Cookie{Name: name, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		// Arrived from the redirect file: a redirect would keep the load
+		// cross-site (no Strict cookie, refused by the guard), so the page
+		// takes the last step itself, from this origin.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=%s"><title>Opening Heidi…</title>`, next)
+		return
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
