@@ -2,8 +2,14 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
+	"strings"
 	"time"
+
+	"github.com/heidi-tray/heidi-tray/launcher/internal/strictjson"
+	"github.com/heidi-tray/heidi-tray/launcher/ipc"
 
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 	"github.com/heidi-tray/heidi-tray/launcher/wire"
@@ -11,7 +17,9 @@ import (
 
 var openCommand = command{
 	name: "open",
-	usage: `  heidi-tray open --email E --user-id U [--region R] [--patient-id ID --patient-name NAME
+	usage: `  heidi-tray open --json - [--wait-note [--wait-timeout 30m]]   the request as JSON on standard input (recommended:
+                  patient details in a command line are visible to every user of the machine)
+  heidi-tray open --email E --user-id U [--region R] [--patient-id ID --patient-name NAME
                   [--patient-dob YYYY-MM-DD] [--patient-gender male|female|other|unknown]]
                   [--encounter-id X] [--context TEXT] [--wait-note [--wait-timeout 30m]] [--json]`,
 	run: openCmd,
@@ -34,10 +42,40 @@ func openCmd(ctx context.Context, env Env, args []string) error {
 	fs.BoolVar(&waitNote, "wait-note", false, "wait for the clinician's pushed note and print it as JSON")
 	waitTimeout := fs.Duration("wait-timeout", 0, "with --wait-note: give up after this long (exit 6), e.g. 30m")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	// 'open --json -': the request is JSON on standard input, never in argv,
+	// where every user of the machine can read it.
+	fromStdin := false
+	for i := 1; i < len(args); i++ {
+		if args[i] == "-" && (args[i-1] == "--json" || args[i-1] == "-json") {
+			fromStdin = true
+			args = append(args[:i:i], args[i+1:]...)
+			break
+		}
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if p != (request.Patient{}) {
+	if fromStdin {
+		var set []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name != "json" && f.Name != "wait-note" && f.Name != "wait-timeout" {
+				set = append(set, "--"+f.Name)
+			}
+		})
+		if !asJSON || len(set) > 0 {
+			return usageErr("open: '-' reads the whole request as JSON from standard input: use 'open --json -' [--wait-note [--wait-timeout D]] without %s", strings.Join(set, " "))
+		}
+		body, err := io.ReadAll(io.LimitReader(env.Stdin, ipc.MaxBody+1))
+		if err != nil {
+			return &UserError{Code: ExitUsage, Msg: "open: reading standard input: " + err.Error()}
+		}
+		if len(body) > ipc.MaxBody {
+			return usageErr("open: the request on standard input is larger than %d bytes", ipc.MaxBody)
+		}
+		if err := strictjson.Decode(body, &o); err != nil {
+			return usageErr("open: the request on standard input: %v (see docs/ipc.md for its fields)", err)
+		}
+	} else if p != (request.Patient{}) {
 		if p.ID == "" || p.Name == "" {
 			return usageErr("open: --patient-id and --patient-name go together")
 		}

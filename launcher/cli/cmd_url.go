@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/heidi-tray/heidi-tray/launcher/urlscheme"
@@ -10,9 +11,10 @@ import (
 )
 
 var urlCommand = command{
-	name:  "url",
-	usage: `  heidi-tray url -- URL            handle a heidi-tray:// URL (what the OS runs)`,
-	run:   urlCmd,
+	name: "url",
+	usage: `  heidi-tray url -- URL            handle a heidi-tray:// URL (what the OS runs)
+  heidi-tray url -                 the same, the URL read from standard input (for programs: keeps it out of argv)`,
+	run: urlCmd,
 }
 
 // urlCmd is what the OS runs for a heidi-tray:// URL: 'url -- <URL>'. It
@@ -26,6 +28,13 @@ func urlCmd(ctx context.Context, env Env, args []string) error {
 		return usageErr("url: expects exactly one heidi-tray:// URL (got %d arguments); the OS runs: heidi-tray url -- \"%%1\"", len(args))
 	}
 	raw := args[0]
+	if raw == "-" {
+		b, err := io.ReadAll(io.LimitReader(env.Stdin, urlscheme.MaxURL+2))
+		if err != nil {
+			return &UserError{Code: ExitUsage, Msg: "url: reading standard input: " + err.Error()}
+		}
+		raw = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	}
 	if len(raw) > urlscheme.MaxURL || !strings.HasPrefix(strings.ToLower(raw), urlscheme.Scheme+"://") {
 		return usageErr("url: the argument is not a heidi-tray:// URL")
 	}
