@@ -10,14 +10,25 @@ import (
 )
 
 // RuntimeDir holds the IPC socket and the instance lock: $XDG_RUNTIME_DIR,
-// else a per-user 0700 directory under the temp dir.
+// else a per-user 0700 directory under the temp dir, else (when another
+// user got there first: /tmp is shared, and anyone may create
+// /tmp/heidi-tray-<uid>) one in the user's own cache directory. The tray and
+// its clients pass over the same taken directory, so they still meet.
 func RuntimeDir() (string, error) {
-	var dir string
 	if rd := os.Getenv("XDG_RUNTIME_DIR"); rd != "" {
-		dir = filepath.Join(rd, app)
-	} else {
-		dir = filepath.Join(os.TempDir(), fmt.Sprintf("%s-%d", app, os.Getuid()))
+		dir := filepath.Join(rd, app)
+		return dir, EnsurePrivateDir(dir)
 	}
+	tmp := filepath.Join(os.TempDir(), fmt.Sprintf("%s-%d", app, os.Getuid()))
+	err := EnsurePrivateDir(tmp)
+	if err == nil {
+		return tmp, nil
+	}
+	cache, cerr := os.UserCacheDir()
+	if cerr != nil {
+		return "", fmt.Errorf("%w; and no cache directory to fall back on: %v", err, cerr)
+	}
+	dir := filepath.Join(cache, app, "run")
 	return dir, EnsurePrivateDir(dir)
 }
 
