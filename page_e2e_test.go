@@ -138,8 +138,28 @@ func openPage(t *testing.T, w *world, ctx context.Context, args ...string) sbx {
 	}
 	w.waitBrowser(before + 1)
 	// The browser opens the private redirect file, as a real one would.
-	run(t, ctx, chromedp.Navigate(w.browserArgs()[before]))
+	navigateRedirect(t, ctx, w.browserArgs()[before])
 	return waitFor(t, ctx, "the widget to open", func(s sbx) bool { return s.Opened > 0 && s.TokenSha != "" && s.SessionID != "" })
+}
+
+// navigateRedirect opens a redirect file and waits until the browser has
+// followed it to the page (file:// → /launch → /): the hops interrupt
+// chromedp's own wait for the first load.
+func navigateRedirect(t *testing.T, ctx context.Context, fileURL string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate(fileURL)); err != nil && !strings.Contains(err.Error(), "navigated or closed") {
+		t.Fatal(err)
+	}
+	for tctx.Err() == nil {
+		at, err := chromedp.Run(tctx, chromedp.Evaluate[string](`location.protocol + "//" + location.host + location.pathname + "|" + document.readyState`))
+		if err == nil && strings.HasPrefix(at, "http://127.0.0.1:") && strings.HasSuffix(at, "/|complete") {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("the browser did not follow the redirect file %s to the page", fileURL)
 }
 
 func TestPageReceivesTokenNotInURLs(t *testing.T) {

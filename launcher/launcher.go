@@ -120,6 +120,8 @@ type Deps struct {
 	EMRTokens EMRTokens
 	// LastClinician is who to prefetch a token for (the prefetch setting).
 	LastClinician LastClinician
+	// NoncesFile keeps the used nonces of signed URLs across restarts.
+	NoncesFile string
 }
 
 // Launcher is the core: the local API (launcher/ipc) and the page server
@@ -162,10 +164,11 @@ type State struct {
 // New builds a launcher; call SetPages before serving.
 func New(d Deps) *Launcher {
 	l := &Launcher{d: d}
-	l.policy = Policy{Disabled: d.Settings.Disabled, AllowedEmailDomains: d.Settings.AllowedEmailDomains}
+	l.policy = Policy{Disabled: d.Settings.Disabled, AllowedEmailDomains: d.Settings.AllowedEmailDomains, RequireSignedURLs: d.Settings.RequireSignedURLs}
 	if d.Config != nil {
 		l.policy.DisabledBy = d.Config.SourceText("disabled")
 	}
+	l.nonces.File = d.NoncesFile
 	fetch := l.fetch
 	if d.Tokens != nil {
 		fetch = l.fetchFromSource

@@ -17,6 +17,7 @@ type Policy struct {
 	Disabled            bool
 	DisabledBy          string // where the kill switch was set, e.g. "policy HKLM\…"
 	AllowedEmailDomains []string
+	RequireSignedURLs   bool // refuse every unsigned heidi-tray:// URL
 }
 
 const stateDisabled = "Turned off by your administrator"

@@ -63,11 +63,25 @@ func (l *Launcher) OpenURL(ctx context.Context, raw string) (wire.OpenResult, er
 		if err := urlscheme.Verify(u, secret, time.Now(), &l.nonces); err != nil {
 			return wire.OpenResult{}, l.refuseURL(err)
 		}
+	} else if l.Policy().RequireSignedURLs {
+		return wire.OpenResult{}, l.refuseURL(errors.New("this workstation accepts only signed heidi-tray:// URLs (require_signed_urls), and no launch secret is set; ask your IT administrator"))
 	}
+	signed := secret != nil
 	if u.Action == "logout" {
+		// Any web page can fire an unsigned logout: it must not cut off a
+		// recording. The clinician ends it in the window, then signs out.
+		if !signed && l.State().Kind == StateRecording {
+			return wire.OpenResult{}, l.refuseURL(errors.New("a recording is in progress; an unsigned heidi-tray://logout does not end it. Stop the recording in the Heidi window, then sign out"))
+		}
 		return wire.OpenResult{Status: "logged_out", Message: "Signed out of Heidi."}, l.Logout(ctx)
 	}
 	o := u.Open
+	if !signed && o.Context != "" {
+		// Any web page can write an unsigned URL: it does not get to put
+		// words into the clinician's note.
+		l.d.Log.Warn("dropped the context of an unsigned URL launch (only signed URLs may carry context)")
+		o.Context = ""
+	}
 	if !request.DomainAllowed(o.Email, l.Policy().AllowedEmailDomains) {
 		return wire.OpenResult{}, l.refuseURL(l.domainErr(o.Email))
 	}

@@ -229,7 +229,8 @@ func New(opt Options) (_ *App, err error) {
 		Heidi:  &heidiapi.Client{HTTP: httpClient, Base: base, Backoff: opt.HeidiBackoff, UserAgent: "heidi-tray/" + opt.Version},
 		Opener: opener, Outbox: box, Sessions: sess, Clipboard: clip, Log: opt.Log, Quit: quit,
 		Endpoint: opt.Endpoint, Config: opt.Config, Binding: launcher.Binding{Path: filepath.Join(stateDir, "binding")},
-		Notify: note, Tokens: source, EMRTokens: emr,
+		NoncesFile: filepath.Join(stateDir, "nonces"),
+		Notify:     note, Tokens: source, EMRTokens: emr,
 		LastClinician: launcher.LastClinician{Path: filepath.Join(stateDir, "last-clinician.json")},
 	})
 	if emr != nil {
@@ -348,7 +349,7 @@ func (a *App) serve(name string, fn func() error) {
 // applyConfig puts a changed configuration in force: the policy at once,
 // the rest (region, port, browser, …) at the next start, which is logged.
 func (a *App) applyConfig(old, cur *config.Config) {
-	a.Launcher.ApplyPolicy(launcher.Policy{Disabled: cur.Disabled, DisabledBy: cur.SourceText("disabled"), AllowedEmailDomains: cur.AllowedEmailDomains})
+	a.Launcher.ApplyPolicy(launcher.Policy{Disabled: cur.Disabled, DisabledBy: cur.SourceText("disabled"), AllowedEmailDomains: cur.AllowedEmailDomains, RequireSignedURLs: cur.RequireSignedURLs})
 	for _, k := range config.Keys() {
 		if k == "disabled" || k == "allowed_email_domains" {
 			continue

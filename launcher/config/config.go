@@ -34,6 +34,7 @@ type Settings struct {
 	WidgetScript        string        // overrides the widget SDK URL
 	AllowedEmailDomains []string      // launches for other domains are refused
 	Clipboard           bool          // copy pushed notes to the clipboard
+	RequireSignedURLs   bool          // refuse every heidi-tray:// URL that is not signed
 	ProductName         string        // shown by Heidi during sign-up
 	LogLevel            string        // info | debug
 	AckedNoteRetention  time.Duration // how long acknowledged notes stay on disk
@@ -180,6 +181,16 @@ var all = []setting{
 			s.Clipboard = b
 			return nil
 		}, func(s *Settings) string { return strconv.FormatBool(s.Clipboard) }, nil},
+	{"require_signed_urls", "refuse every heidi-tray:// URL that is not signed with the launch secret", "false",
+		func(s *Settings, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			s.RequireSignedURLs = b
+			return nil
+		}, func(s *Settings) string { return strconv.FormatBool(s.RequireSignedURLs) },
+		func(s *Settings, _ string) { s.RequireSignedURLs = true }}, // a restriction that cannot be read holds
 	{"product_name", "the EMR's name, shown by Heidi during sign-up", "heidi-tray",
 		func(s *Settings, v string) error {
 			if len(v) == 0 || len(v) > 80 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 }) {
@@ -546,7 +557,7 @@ func Template() string {
 	for _, s := range all {
 		fmt.Fprintf(&b, "# %s\n", s.doc)
 		def := strconv.Quote(s.def)
-		if s.key == "port" || s.key == "clipboard" || s.key == "autostart" || s.key == "disabled" {
+		if s.key == "port" || s.key == "clipboard" || s.key == "require_signed_urls" || s.key == "autostart" || s.key == "disabled" {
 			def = s.def
 		}
 		if s.key == "allowed_email_domains" {
@@ -569,7 +580,7 @@ func SetInFile(file, key, value string) error {
 		return fmt.Errorf("%s: %w", key, err)
 	}
 	line := key + " = " + strconv.Quote(value)
-	if key == "port" || key == "clipboard" || key == "autostart" || key == "disabled" {
+	if key == "port" || key == "clipboard" || key == "require_signed_urls" || key == "autostart" || key == "disabled" {
 		line = key + " = " + value
 	}
 	data, err := os.ReadFile(file)

@@ -7,8 +7,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/heidi-tray/heidi-tray/launcher/internal/atomicfile"
 	"github.com/heidi-tray/heidi-tray/launcher/request"
 )
 
@@ -201,9 +205,14 @@ func Sign(secret []byte, action string, params map[string]string) string {
 }
 
 // Nonces remembers used nonces for as long as a signed URL could be valid.
+// With File set they are kept there too, so a restart (or a crash, and the
+// next URL starting a new tray) does not make a used URL good again.
 type Nonces struct {
-	mu   sync.Mutex
-	seen map[string]time.Time // nonce → when it can be forgotten
+	File string // "" keeps them in memory only
+
+	mu     sync.Mutex
+	seen   map[string]time.Time // nonce → when it can be forgotten
+	loaded bool
 }
 
 // maxNonces bounds memory; a burst beyond it is refused rather than forgotten.
@@ -231,6 +240,13 @@ func (n *Nonces) use(nonce string, until, now time.Time) error {
 	if n.seen == nil {
 		n.seen = map[string]time.Time{}
 	}
+	if !n.loaded && n.File != "" {
+		if err := n.load(); err != nil {
+			// Without the record, a replay cannot be ruled out.
+			return refuse("the record of used nonces (%s) cannot be read: %v; remove it if it is damaged", n.File, err)
+		}
+	}
+	n.loaded = true
 	for k, exp := range n.seen {
 		if now.After(exp) {
 			delete(n.seen, k)
@@ -243,5 +259,42 @@ func (n *Nonces) use(nonce string, until, now time.Time) error {
 		return refuse("too many signed launches in the last few minutes")
 	}
 	n.seen[nonce] = until
+	if n.File != "" {
+		if err := n.save(); err != nil {
+			delete(n.seen, nonce)
+			return refuse("the nonce cannot be recorded in %s: %v", n.File, err)
+		}
+	}
 	return nil
+}
+
+// The file has one "nonce unix-expiry" line per nonce still in its window.
+func (n *Nonces) load() error {
+	data, err := os.ReadFile(n.File)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		nonce, exp, ok := strings.Cut(line, " ")
+		sec, err := strconv.ParseInt(exp, 10, 64)
+		if line == "" || !ok || err != nil {
+			continue
+		}
+		n.seen[nonce] = time.Unix(sec, 0)
+	}
+	return nil
+}
+
+func (n *Nonces) save() error {
+	var b strings.Builder
+	for nonce, exp := range n.seen {
+		fmt.Fprintf(&b, "%s %d\n", nonce, exp.Unix())
+	}
+	if err := os.MkdirAll(filepath.Dir(n.File), 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(n.File, []byte(b.String()), 0o600)
 }

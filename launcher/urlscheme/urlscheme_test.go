@@ -2,6 +2,7 @@ package urlscheme
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -166,4 +167,39 @@ func FuzzParse(f *testing.F) {
 		}
 		Sign([]byte("k"), l.Action, l.Params)
 	})
+}
+
+// Used nonces survive a restart (a new Nonces on the same file) until their
+// URL could no longer be valid; an unreadable record refuses rather than
+// forgets.
+func TestNoncesPersist(t *testing.T) {
+	v := vector(t)
+	secret := []byte(v["secret"])
+	good, err := Parse(v["url"], "AU")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "state", "nonces")
+	if err := Verify(good, secret, vectorTime, &Nonces{File: file}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("nonce file: %v %v", fi, err)
+	}
+	if err := Verify(good, secret, vectorTime.Add(time.Second), &Nonces{File: file}); err == nil || !strings.Contains(err.Error(), "replayed") {
+		t.Fatalf("replay after a restart: %v", err)
+	}
+	// Expired entries are dropped from the file once a later nonce is used.
+	n := &Nonces{File: file}
+	if err := n.use("a-later-nonce-000001", vectorTime.Add(time.Hour), vectorTime.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(file); strings.Contains(string(data), good.Nonce) || !strings.Contains(string(data), "a-later-nonce-000001") {
+		t.Fatalf("nonce file after expiry: %q", data)
+	}
+	os.Remove(file)
+	os.Mkdir(file, 0o700) // unreadable as a file
+	if err := Verify(good, secret, vectorTime, &Nonces{File: file}); err == nil || !strings.Contains(err.Error(), "cannot be read") {
+		t.Fatalf("unreadable record: %v", err)
+	}
 }

@@ -1,0 +1,77 @@
+//go:build linux
+
+package main
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Unsigned URLs, which any web page can fire, get less: no context into the
+// note, and no logout that cuts off a recording.
+func TestUnsignedURLsAreTrustedLess(t *testing.T) {
+	w, ctx := pageWorld(t)
+	openPage(t, w, ctx, append(drA, patientArgs("P-1", "Jane Citizen", "1984-03-09")...)...)
+	waitLive(t, w)
+	r := w.cli("", "url", "--", openURL("dr.a@clinic.example", "42", "patient_id", "P-2", "patient_name", "John Smith", "context", "INJECTED: prescribe 500mg"))
+	if r.code != 0 {
+		t.Fatalf("unsigned URL for the bound clinician: %+v", r)
+	}
+	s := waitFor(t, ctx, "the switch", func(s sbx) bool { return s.Patient != nil && s.Patient.ID == "P-2" })
+	if strings.Contains(s.Context, "INJECTED") {
+		t.Fatalf("an unsigned URL put context into Heidi: %q", s.Context)
+	}
+
+	run(t, ctx, chromedp.Click(chromedp.CSS("#hs-start")))
+	eventually(t, "the tray's recording state", func() bool { return w.status()["state"] == "recording" })
+	if r := w.cli("", "url", "--", "heidi-tray://logout"); r.code != 1 || !strings.Contains(r.stderr, "recording is in progress") {
+		t.Fatalf("unsigned logout during a recording: %+v", r)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if s := sandboxState(t, ctx); s.Closed != 0 || w.status()["state"] != "recording" {
+		t.Fatalf("the recording was cut off: %+v, state %v", s, w.status()["state"])
+	}
+	// The same logout from the EMR's command line (trusted) still works.
+	if r := w.cli("", "logout"); r.code != 0 {
+		t.Fatalf("logout: %+v", r)
+	}
+}
+
+// require_signed_urls refuses every unsigned URL, even for the bound
+// clinician; a signed one still works, and a used one stays used across a
+// restart of the tray.
+func TestRequireSignedURLsAndNoncesAcrossRestart(t *testing.T) {
+	w := newWorld(t)
+	w.env = append(w.env, "HEIDI_TRAY_REQUIRE_SIGNED_URLS=true")
+	w.setKey("AU")
+	w.startTray()
+	if r := w.cli("", "open", "--email", "dr.s@clinic.example", "--user-id", "5"); r.code != 0 {
+		t.Fatalf("open: %+v", r)
+	}
+	if r := w.cli("", "url", "--", openURL("dr.s@clinic.example", "5")); r.code != 1 || !strings.Contains(r.stderr, "require_signed_urls") {
+		t.Fatalf("unsigned URL under require_signed_urls: %+v", r)
+	}
+	const secret = "clinic-launch-secret-e2e-require-0123"
+	if r := w.cli(secret+"\n", "secret", "set"); r.code != 0 {
+		t.Fatal(r)
+	}
+	t.Cleanup(func() { w.cli("", "secret", "delete") })
+	w.extraSecrets = append(w.extraSecrets, secret)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	good := sign(secret, openURL("dr.s@clinic.example", "5", "ts", ts, "nonce", "e2e-restart-"+ts+"-0001"))
+	if r := w.cli("", "url", "--", good); r.code != 0 {
+		t.Fatalf("signed: %+v", r)
+	}
+	if r := w.cli("", "quit"); r.code != 0 {
+		t.Fatalf("quit: %+v", r)
+	}
+	eventually(t, "the tray to stop", func() bool { return w.cli("", "status").code == 3 })
+	w.startTray()
+	if r := w.cli("", "url", "--", good); r.code != 1 || !strings.Contains(r.stderr, "replayed") {
+		t.Fatalf("a used URL after a restart: %+v", r)
+	}
+}
