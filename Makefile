@@ -37,7 +37,7 @@ unit:
 windows:
 	./.ci/wine-prefix $(WINE_PREFIX)
 	HEIDI_TRAY_WINEPREFIX=$(WINE_PREFIX) PATH="$(CURDIR)/.ci/bin:$$PATH" GOOS=windows GOARCH=amd64 CGO_ENABLED=0 \
-		$(GO) test -count=1 ./launcher/ipc ./launcher/peeruser ./keystore ./launcher/install ./launcher/netproxy ./launcher/cli ./launcher/request ./launcher/urlscheme ./launcher/policywatch ./launcher/tokensource; \
+		$(GO) test -count=1 ./launcher/ipc ./launcher/peeruser ./launcher/clipboard ./keystore ./launcher/install ./launcher/netproxy ./launcher/cli ./launcher/request ./launcher/urlscheme ./launcher/policywatch ./launcher/tokensource; \
 		rc=$$?; WINEPREFIX=$(WINE_PREFIX) wineserver -k 2>/dev/null; exit $$rc
 
 # Release artifacts in dist/: the Windows exe (GUI subsystem, icon, version
