@@ -24,13 +24,25 @@
   let queue = Promise.resolve(); // views are applied one at a time
   let showGen = 0;               // a pending switch cancels the shows queued before it
 
+  // The page secret: handed over in the address's fragment once, then kept
+  // in sessionStorage (scoped to this origin's port, unlike the cookie) and
+  // sent on every call, so a replayed cookie alone opens nothing.
+  const pageSecret = (function () {
+    const m = /^#page=([A-Za-z0-9_-]+)$/.exec(location.hash);
+    if (m) {
+      sessionStorage.setItem("heidi-tray-page", m[1]);
+      history.replaceState(null, "", location.pathname);
+    }
+    return sessionStorage.getItem("heidi-tray-page") || "";
+  })();
+
   window.__heidiTray = { get view() { return view; }, get following() { return following; }, get pending() { return pending; },
     get awaitingNote() { return awaitingNote; }, get recording() { return recording; } };
 
   async function api(path, body) {
     const r = await fetch(path, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "X-Heidi-Tray-Page": pageSecret },
       credentials: "same-origin",
       cache: "no-store",
       body: JSON.stringify(body || {}),
@@ -307,7 +319,7 @@
   }
 
   function listen() {
-    events = new EventSource("/api/events");
+    events = new EventSource("/api/events?page=" + encodeURIComponent(pageSecret));
     events.onmessage = (m) => {
       lastHeard = Date.now();
       let ev;

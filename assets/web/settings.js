@@ -4,8 +4,17 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const REGIONS = ["AU", "EU", "UK", "US", "CA"];
+  // The page secret (see page.js): from the fragment once, then sessionStorage.
+  const pageSecret = (function () {
+    const m = /^#page=([A-Za-z0-9_-]+)$/.exec(location.hash);
+    if (m) {
+      sessionStorage.setItem("heidi-tray-settings", m[1]);
+      history.replaceState(null, "", location.pathname);
+    }
+    return sessionStorage.getItem("heidi-tray-settings") || "";
+  })();
   async function api(path, body) {
-    const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin", body: JSON.stringify(body || {}) });
+    const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", "X-Heidi-Tray-Page": pageSecret }, credentials: "same-origin", body: JSON.stringify(body || {}) });
     const data = await r.json().catch(() => ({}));
     if (!r.ok) throw new Error((data.error && data.error.message) || "HTTP " + r.status);
     return data;

@@ -406,6 +406,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		catchUp = append(catchUp, p.held.event(reason))
 	}
+	if p.endTimer != nil { // the window is back
+		p.endTimer.Stop()
+		p.endTimer = nil
+	}
 	s.mu.Unlock()
 	s.windowChanged()
 	defer func() {

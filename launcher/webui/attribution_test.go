@@ -62,6 +62,7 @@ func (f *filing) ViewLeft(old, by string) {
 func (f *filing) WindowChanged() {}
 
 type win struct {
+	secret  string // the page secret
 	t       *testing.T
 	srv     *Server
 	hc      *http.Client
@@ -104,6 +105,7 @@ func openWindow(t *testing.T, s *Server, launchURL string) *win {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	w.secret = resp.Request.URL.Fragment[len("page="):] // the redirect's #page=
 	w.load()
 	return w
 }
@@ -126,7 +128,7 @@ func (w *win) load() {
 func (w *win) connect() {
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	req, _ := http.NewRequestWithContext(ctx, "GET", w.srv.Origin()+"/api/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", w.srv.Origin()+"/api/events?page="+w.secret, nil)
 	resp, err := w.hc.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		w.t.Fatalf("event stream: %v %v", resp, err)
@@ -162,6 +164,7 @@ func (w *win) call(path string, body any) (int, map[string]any) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", w.srv.Origin())
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set(pageSecretHeader, w.secret)
 	resp, err := w.hc.Do(req)
 	if err != nil {
 		w.t.Fatal(err)

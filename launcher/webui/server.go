@@ -7,6 +7,7 @@ package webui
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -95,6 +96,8 @@ type Options struct {
 	Now          func() time.Time
 	Heartbeat    time.Duration // default Heartbeat (tests shorten it)
 	GoneAfter    time.Duration // default goneAfter (tests shorten it)
+	// SessionGoneAfter: default sessionGoneAfter (tests shorten it).
+	SessionGoneAfter time.Duration
 }
 
 // Server is the page server.
@@ -190,10 +193,17 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// pageFor is the widget page of the request's cookie.
-func (s *Server) pageFor(r *http.Request) *page { return s.pageByCookie(r, cookieName, false) }
+// pageSecretHeader carries a page's secret on its API calls; the event
+// stream (EventSource sends no headers) carries it as ?page=.
+const pageSecretHeader = "X-Heidi-Tray-Page"
 
-func (s *Server) pageByCookie(r *http.Request, name string, settings bool) *page {
+// pageFor is the widget page of the request's cookie and page secret.
+func (s *Server) pageFor(r *http.Request) *page { return s.pageByCookie(r, cookieName, false, true) }
+
+// pageByCookie finds the page of the request's cookie; with withSecret the
+// request must also carry that page's secret. A cookie alone can be
+// replayed by a page on another 127.0.0.1 port (cookies ignore ports).
+func (s *Server) pageByCookie(r *http.Request, name string, settings, withSecret bool) *page {
 	c, err := r.Cookie(name)
 	if err != nil {
 		return nil
@@ -203,6 +213,15 @@ func (s *Server) pageByCookie(r *http.Request, name string, settings bool) *page
 	p := s.pages[c.Value]
 	if p == nil || p.settings != settings {
 		return nil
+	}
+	if withSecret {
+		got := r.Header.Get(pageSecretHeader)
+		if got == "" && r.Method == http.MethodGet {
+			got = r.URL.Query().Get("page")
+		}
+		if subtle.ConstantTimeCompare([]byte(got), []byte(p.secret)) != 1 {
+			return nil
+		}
 	}
 	p.lastActive = s.opt.Now()
 	return p
@@ -215,9 +234,10 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
 	pc := s.codes[code]
 	delete(s.codes, code) // single use, whatever happens next
 	valid := pc != nil && !s.opt.Now().After(pc.expires)
-	var id string
+	var id, secret string
 	if valid {
-		id = s.newPageLocked(pc).id
+		p := s.newPageLocked(pc)
+		id, secret = p.id, p.secret
 	}
 	s.mu.Unlock()
 	if !valid {
@@ -228,6 +248,10 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
 	if pc.launch.ID == settingsLaunch {
 		name, next = settingsCookie, "/settings"
 	}
+	// The page secret travels in the fragment, which no server and no
+	// Referer sees; the page moves it to sessionStorage and drops it from
+	// the address.
+	next += "#page=" + secret
 	http.SetCookie(w, &http.Cookie{Name: name, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		// Arrived from the redirect file: a redirect would keep the load

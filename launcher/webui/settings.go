@@ -17,7 +17,7 @@ func (s *Server) SettingsURL() string {
 const settingsLaunch = "settings"
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
-	if s.pageByCookie(r, settingsCookie, true) == nil {
+	if s.pageByCookie(r, settingsCookie, true, false) == nil { // a page load carries no header
 		s.errorPage(w, http.StatusForbidden, "Open Set up… from the tray", "The settings page opens from the heidi-tray menu (Set up…) or with 'heidi-tray setup'.")
 		return
 	}
@@ -29,7 +29,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 // settingsCall guards every settings API: only a page opened as settings.
 func (s *Server) settingsCall(fn func(w http.ResponseWriter, r *http.Request, b Backend)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.pageByCookie(r, settingsCookie, true) == nil {
+		if s.pageByCookie(r, settingsCookie, true, true) == nil {
 			apiErr(w, http.StatusUnauthorized, "signed_out", "open Set up… from the tray menu again")
 			return
 		}

@@ -113,9 +113,11 @@ func TestAnotherOSUserGetsNothing(t *testing.T) {
 	}
 	// With 200 of the other user's connections open (more than MaxConns),
 	// this user redeems the very code the other user tried.
-	if resp, _ := e.do(t, e.hc, "GET", code, "", nil); resp.StatusCode != 303 {
+	resp, _ := e.do(t, e.hc, "GET", code, "", nil)
+	if resp.StatusCode != 303 {
 		t.Fatalf("this user's code during the flood: %d", resp.StatusCode)
 	}
+	e.pageSecret = strings.TrimPrefix(resp.Header.Get("Location"), "/#page=")
 	if resp, body := e.do(t, e.hc, "POST", "/api/token", "{}", sameOrigin(e)); resp.StatusCode != 200 {
 		t.Fatalf("this user during the flood: %d %s", resp.StatusCode, body)
 	}
@@ -154,6 +156,55 @@ func TestConnectionCap(t *testing.T) {
 	for got := rawGet(addr, "/"); !strings.Contains(got, " 200 "); got = rawGet(addr, "/") {
 		if time.Now().After(deadline) {
 			t.Fatalf("after the flood: %q", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A replayed cookie without the page's secret (which lives in the page's
+// port-scoped sessionStorage) opens nothing; with it, the page works.
+func TestCookieAloneOpensNothing(t *testing.T) {
+	e := newEnv(t)
+	e.redeem(t)
+	cookieOnly := map[string]string{"Content-Type": "application/json", "Origin": e.base, "Sec-Fetch-Site": "same-origin"}
+	for _, path := range []string{"/api/session", "/api/token"} {
+		if resp, _ := e.do(t, e.hc, "POST", path, `{}`, cookieOnly); resp.StatusCode != 401 {
+			t.Errorf("%s with the cookie alone: %d", path, resp.StatusCode)
+		}
+	}
+	wrong := sameOrigin(e)
+	wrong[pageSecretHeader] = strings.Repeat("A", 43)
+	if resp, _ := e.do(t, e.hc, "POST", "/api/session", `{}`, wrong); resp.StatusCode != 401 {
+		t.Errorf("a wrong page secret: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, e.hc, "GET", "/api/events", "", nil); resp.StatusCode != 401 {
+		t.Errorf("the event stream with the cookie alone: %d", resp.StatusCode)
+	}
+	if e.back.tokens != 0 {
+		t.Fatal("a token was handed out")
+	}
+	if resp, body := e.do(t, e.hc, "POST", "/api/session", `{}`, sameOrigin(e)); resp.StatusCode != 200 {
+		t.Fatalf("with the page secret: %d %s", resp.StatusCode, body)
+	}
+}
+
+// A window that stays gone loses its session: its cookie and secret open
+// nothing afterwards.
+func TestGoneWindowSessionEnds(t *testing.T) {
+	s, _ := attributionServer(t, Options{GoneAfter: 50 * time.Millisecond, SessionGoneAfter: 100 * time.Millisecond})
+	w := openWindow(t, s, s.Present(launchFor("L1", "dr.a@clinic.example", "P1", "")).URL)
+	if st, _ := w.call("/api/token", nil); st != 200 {
+		t.Fatalf("token: %d", st)
+	}
+	w.cancel() // the window goes
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, _ := w.call("/api/token", nil)
+		if st == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gone window's session still answers: %d", st)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -27,6 +27,8 @@ const (
 	// goneAfter: a window whose event stream has been closed this long is
 	// gone: it records nothing any more.
 	goneAfter = 30 * time.Second
+	// sessionGoneAfter: a gone window's session ends this much later.
+	sessionGoneAfter = 3 * time.Minute
 	// Heartbeat is how often an open event stream hears from the tray; a
 	// page that hears nothing for three of them stops following the EMR.
 	Heartbeat = 15 * time.Second
@@ -79,7 +81,11 @@ func (h *held) event(reason string) event {
 }
 
 type page struct {
-	id        string
+	id string
+	// secret is the page's own credential besides its cookie: the page keeps
+	// it in sessionStorage, which (unlike a cookie) is scoped to this
+	// origin's port, and sends it on every call (pageSecretHeader).
+	secret    string
 	clinician request.Clinician
 	views     map[string]*view
 	order     []string // view ids, oldest first
@@ -101,6 +107,7 @@ type page struct {
 	connected  time.Time
 	lastActive time.Time
 	goneTimer  *time.Timer
+	endTimer   *time.Timer // ends the session of a window that stays gone
 	superseded bool
 	settings   bool // a settings page, not a widget page
 }
@@ -151,7 +158,7 @@ func (p *page) newestSeq() uint64 {
 
 func (s *Server) newPageLocked(pc *pendingCode) *page {
 	l := pc.launch
-	p := &page{id: randomID(), clinician: l.Req.Clinician, views: map[string]*view{}, subs: map[chan event]struct{}{},
+	p := &page{id: randomID(), secret: randomID(), clinician: l.Req.Clinician, views: map[string]*view{}, subs: map[chan event]struct{}{},
 		lastActive: s.opt.Now(), settings: l.ID == settingsLaunch}
 	if !p.settings {
 		p.addViewLocked(l, pc.seq)
@@ -376,6 +383,9 @@ func (s *Server) closeAll(evType string) {
 			p.goneTimer.Stop()
 		}
 		s.forgetPageLocked(p, "")
+		if p.endTimer != nil {
+			p.endTimer.Stop()
+		}
 		delete(s.pages, id)
 	}
 	for _, pc := range s.codes {
@@ -467,9 +477,28 @@ func (s *Server) streamClosedLocked(p *page) {
 			s.forgetPageLocked(p, "")
 			p.superseded = true
 		}
+		s.endSessionLaterLocked(p)
 		s.mu.Unlock()
 		if wasRecording {
 			s.notifyRecording()
+		}
+	})
+}
+
+// endSessionLaterLocked ends the session of a window that stays gone: its
+// cookie and page secret then open nothing, whoever holds them.
+func (s *Server) endSessionLaterLocked(p *page) {
+	after := s.opt.SessionGoneAfter
+	if after <= 0 {
+		after = sessionGoneAfter
+	}
+	p.endTimer = time.AfterFunc(after, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		p.endTimer = nil
+		if len(p.subs) == 0 && !p.recording && s.pages[p.id] == p {
+			delete(s.pages, p.id)
+			s.opt.Log.Info("a window has been gone for a while; its session ended", "view", p.current)
 		}
 	})
 }

@@ -74,6 +74,8 @@ type env struct {
 	raw   *http.Client
 	base  string
 	clock func() time.Time
+	// pageSecret is the page secret of the last redeemed code.
+	pageSecret string
 }
 
 func newEnv(t *testing.T) *env {
@@ -118,16 +120,18 @@ func (e *env) do(t *testing.T, c *http.Client, method, path string, body string,
 }
 
 var sameOrigin = func(e *env) map[string]string {
-	return map[string]string{"Content-Type": "application/json", "Origin": e.base, "Sec-Fetch-Site": "same-origin"}
+	return map[string]string{"Content-Type": "application/json", "Origin": e.base, "Sec-Fetch-Site": "same-origin", pageSecretHeader: e.pageSecret}
 }
 
 func (e *env) redeem(t *testing.T) {
 	t.Helper()
 	u, _ := url.Parse(e.launch())
 	resp, _ := e.do(t, e.hc, "GET", u.RequestURI(), "", nil)
-	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
+	secret, ok := strings.CutPrefix(resp.Header.Get("Location"), "/#page=")
+	if resp.StatusCode != 303 || !ok || len(secret) != 43 {
 		t.Fatalf("redeem: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	e.pageSecret = secret
 	var c *http.Cookie
 	for _, ck := range resp.Cookies() {
 		if ck.Name == cookieName {
