@@ -59,11 +59,14 @@ func TestURLLaunchAsksBeforeANewClinician(t *testing.T) {
 		t.Fatalf("after confirming: %+v, %d calls", s, len(w.fake.Calls()))
 	}
 
-	// The bound clinician goes straight through (to the open page: a switch).
+	// The bound clinician needs no confirmation page; the open window asks
+	// before it changes patient (an unsigned URL), and switches on Switch.
 	r = w.cli("", "url", "--", openURL("dr.b@clinic.example", "42", "patient_id", "P-8", "patient_name", "Bo Li"))
 	if r.code != 0 || strings.Contains(r.stdout, "Confirm") {
 		t.Fatalf("bound clinician: %+v", r)
 	}
+	waitPage(t, ctx, "the Switch button", `!!document.querySelector("#ask-switch")`)
+	run(t, ctx, chromedp.Click(chromedp.CSS("#ask-switch")))
 	waitFor(t, ctx, "the switch", func(s sbx) bool { return s.Patient != nil && s.Patient.ID == "P-8" })
 
 	// Another clinician asks again, and Cancel opens nothing.

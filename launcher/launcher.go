@@ -70,6 +70,9 @@ type Launch struct {
 	// NewWindow: the person asked for a window (the tray's Open Heidi), so
 	// none still loading is reused; that one's link stops working.
 	NewWindow bool
+	// Ask: any web page may have sent this launch (an unsigned URL), so an
+	// open window asks the person (Switch / Stay) before changing patient.
+	Ask bool
 }
 
 // Outcome says what the page server did with a launch.
@@ -325,7 +328,7 @@ func (l *Launcher) Open(ctx context.Context, o request.Open, trusted bool) (wire
 	if !trusted {
 		return wire.OpenResult{}, fail(wire.CodeUntrusted, errors.New("untrusted launches go through OpenURL"))
 	}
-	res, _, err := l.launch(ctx, o, true, false)
+	res, _, err := l.launch(ctx, o, true, false, false)
 	if err == nil {
 		l.bind(o.Clinician)
 	}
@@ -354,8 +357,9 @@ func (l *Launcher) bind(c request.Clinician) {
 }
 
 // launch is every launch's path: policy, token, page. With openBrowser false
-// a new page's URL is returned to the caller instead of opened.
-func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser, newWindow bool) (wire.OpenResult, Outcome, error) {
+// a new page's URL is returned to the caller instead of opened. With ask, an
+// open window asks the person before it changes patient (unsigned URLs).
+func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser, newWindow, ask bool) (wire.OpenResult, Outcome, error) {
 	if err := o.Validate(); err != nil {
 		return wire.OpenResult{}, Outcome{}, err
 	}
@@ -370,7 +374,7 @@ func (l *Launcher) launch(ctx context.Context, o request.Open, openBrowser, newW
 		return wire.OpenResult{}, Outcome{}, l.classify(o.Clinician, err)
 	}
 	id := newID()
-	wl := Launch{ID: id, Req: o, NewWindow: newWindow}
+	wl := Launch{ID: id, Req: o, NewWindow: newWindow, Ask: ask}
 	if o.Patient != nil && l.d.Sessions != nil {
 		wl.HeidiSessionID = l.d.Sessions.Get(o.Region, o.Email, o.UserID, o.Patient.ID, o.EncounterID)
 	}
@@ -403,6 +407,7 @@ var messages = map[string]string{
 	"switched":       "The open Heidi window now shows this patient.",
 	"switch_pending": "A recording (or its note) is outstanding: the Heidi window switches when the clinician has pushed or discarded that note.",
 	"replaced":       "The open Heidi window now belongs to this clinician.",
+	"confirm":        "The Heidi window asks the clinician whether to switch to this patient.",
 }
 
 // Reopen launches the last clinician again (the tray's "Open Heidi").
@@ -413,7 +418,7 @@ func (l *Launcher) Reopen(ctx context.Context) error {
 	if last == nil {
 		return errors.New("no clinician has opened Heidi yet; open it from the EMR")
 	}
-	_, _, err := l.launch(ctx, *last, true, true)
+	_, _, err := l.launch(ctx, *last, true, true, false)
 	return err
 }
 

@@ -85,8 +85,14 @@ func (l *Launcher) OpenURL(ctx context.Context, raw string) (wire.OpenResult, er
 	if !request.DomainAllowed(o.Email, l.Policy().AllowedEmailDomains) {
 		return wire.OpenResult{}, l.refuseURL(l.domainErr(o.Email))
 	}
-	if secret != nil || l.d.Binding.Is(o.Clinician) {
+	if secret != nil {
 		return l.Open(ctx, o, true)
+	}
+	if l.d.Binding.Is(o.Clinician) {
+		// The bound clinician, but any web page can write this URL: an open
+		// window asks before it changes patient.
+		res, _, err := l.launch(ctx, o, true, false, true)
+		return res, err
 	}
 	// Unbound clinician: a page must ask before any token is fetched.
 	id := newID()
@@ -124,6 +130,6 @@ func (l *Launcher) refuseURL(err error) error {
 // confirmation page navigates itself).
 func (l *Launcher) ConfirmLaunch(ctx context.Context, wl Launch) (Outcome, error) {
 	l.bind(wl.Req.Clinician)
-	_, out, err := l.launch(ctx, wl.Req, false, false)
+	_, out, err := l.launch(ctx, wl.Req, false, false, false)
 	return out, err
 }

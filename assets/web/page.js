@@ -237,6 +237,8 @@
     } else if (ev.type === "pending") {
       showGen++; // the tray holds the switch instead
       onPending(ev);
+    } else if (ev.type === "pending_cleared") {
+      if (pending && pending.pending_id === ev.pending_id) { pending = null; notice(""); }
     } else if (ev.type === "replace") {
       // Only our own launch path: a port squatter cannot send us elsewhere.
       if (typeof ev.url !== "string" || !/^\/launch\?code=[A-Za-z0-9_-]+$/.test(ev.url)) return;
@@ -273,6 +275,32 @@
     const n = $("notice");
     if (recording) {
       notice("The EMR switched to " + who + ". Stop the recording, then push its note for " + here + " (or discard it) to switch.", true);
+      return;
+    }
+    if (ev.reason === "ask") {
+      // An unsigned link (which any web page can open) asks to change the
+      // patient: the clinician decides.
+      n.hidden = false;
+      n.className = "notice error";
+      n.replaceChildren();
+      const q = document.createElement("span");
+      q.textContent = "The EMR asks to switch to " + who + ". ";
+      const sw = document.createElement("button");
+      sw.id = "ask-switch";
+      sw.type = "button";
+      sw.textContent = "Switch to " + who;
+      const stay = document.createElement("button");
+      stay.id = "ask-stay";
+      stay.type = "button";
+      stay.textContent = "Stay on " + here;
+      const answer = async (path) => {
+        sw.disabled = stay.disabled = true;
+        try { await api(path, { view_id: view && view.id, pending_id: ev.pending_id }); if (path === "/api/stay") { pending = null; notice(""); } }
+        catch (e) { sw.disabled = stay.disabled = false; notice("Could not answer: " + e.message, true); }
+      };
+      sw.onclick = () => answer("/api/switch");
+      stay.onclick = () => answer("/api/stay");
+      n.append(q, sw, stay);
       return;
     }
     n.hidden = false;

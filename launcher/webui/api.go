@@ -107,7 +107,7 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 		reply.View = v.wire()
 	}
 	if p.held != nil {
-		ev := p.held.event("note")
+		ev := pendingLocked(p)
 		reply.Pending = &ev
 	}
 	s.mu.Unlock()
@@ -257,9 +257,7 @@ func (s *Server) apiPush(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if p.awaitingNote && p.recordingView == viewID && !p.recording {
 		p.awaitingNote = false
-		if p.held != nil {
-			s.applyLocked(p, p.held)
-		}
+		s.noteDoneLocked(p)
 	}
 	s.mu.Unlock()
 	s.windowChanged()
@@ -286,12 +284,49 @@ func (s *Server) apiDiscard(w http.ResponseWriter, r *http.Request) {
 	}
 	s.opt.Log.Info("the clinician moved on without pushing the last note", "view", in.ViewID)
 	p.awaitingNote = false
-	if p.held != nil {
-		s.applyLocked(p, p.held)
-	}
+	s.noteDoneLocked(p)
 	s.mu.Unlock()
 	s.windowChanged()
 	writeJSON(w, http.StatusOK, map[string]bool{"discarded": true})
+}
+
+// apiAnswer is the person's answer to an unsigned URL's patient change:
+// Switch (/api/switch) or Stay (/api/stay).
+func (s *Server) apiAnswer(doSwitch bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			ViewID    string `json:"view_id"`
+			PendingID string `json:"pending_id"`
+		}
+		if !decode(w, r, 1024, &in) {
+			return
+		}
+		p, _, ok := s.lockView(w, r, in.ViewID)
+		if !ok {
+			return
+		}
+		if p.held == nil || p.held.launch.ID != in.PendingID || !p.held.ask {
+			s.mu.Unlock()
+			apiErr(w, http.StatusConflict, "no_question", "the EMR's request has changed or gone; look at the window again")
+			return
+		}
+		if p.recording || p.awaitingNote {
+			s.mu.Unlock()
+			apiErr(w, http.StatusConflict, "note_outstanding", "push or discard the last recording's note first")
+			return
+		}
+		if doSwitch {
+			s.opt.Log.Info("the clinician switched patient at an unsigned URL's request", "launch_id", in.PendingID)
+			s.applyLocked(p, p.held)
+		} else {
+			s.opt.Log.Info("the clinician stayed on the patient; an unsigned URL's switch was declined", "launch_id", in.PendingID)
+			s.dropHeldLocked(p, p.current)
+			p.sendLocked(event{Type: "pending_cleared", PendingID: in.PendingID})
+		}
+		s.mu.Unlock()
+		s.windowChanged()
+		writeJSON(w, http.StatusOK, map[string]bool{"switched": doSwitch})
+	}
 }
 
 func (s *Server) apiRecording(w http.ResponseWriter, r *http.Request) {
@@ -400,11 +435,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	case p.next != "":
 		catchUp = append(catchUp, event{Type: "show", View: p.views[p.next].wire()})
 	case p.held != nil:
-		reason := "note"
-		if p.recording {
-			reason = "recording"
-		}
-		catchUp = append(catchUp, p.held.event(reason))
+		catchUp = append(catchUp, pendingLocked(p))
 	}
 	if p.endTimer != nil { // the window is back
 		p.endTimer.Stop()

@@ -154,6 +154,8 @@ func New(l net.Listener, b Backend, opt Options) *Server {
 	mux.HandleFunc("POST /api/session-started", s.apiSessionStarted)
 	mux.HandleFunc("POST /api/discard", s.apiDiscard)
 	mux.HandleFunc("POST /api/shown", s.apiShown)
+	mux.HandleFunc("POST /api/switch", s.apiAnswer(true))
+	mux.HandleFunc("POST /api/stay", s.apiAnswer(false))
 	mux.HandleFunc("GET /confirm", s.confirmPage)
 	s.registerSettings(mux)
 	mux.HandleFunc("POST /api/confirm", s.apiConfirm)

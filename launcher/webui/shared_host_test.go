@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heidi-tray/heidi-tray/launcher"
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
 )
 
@@ -207,5 +208,71 @@ func TestGoneWindowSessionEnds(t *testing.T) {
 			t.Fatalf("the gone window's session still answers: %d", st)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func askFor(id, patient string) launcher.Launch {
+	l := launchFor(id, "dr.a@clinic.example", patient, "")
+	l.Ask = true
+	return l
+}
+
+// An unsigned URL's patient change waits for the person: Stay keeps the
+// patient, Switch changes it; under a recording it asks once the note is in,
+// never switching on its own.
+func TestUnsignedSwitchAsksFirst(t *testing.T) {
+	s, _ := attributionServer(t, Options{})
+	w := openWindow(t, s, s.Present(launchFor("L1", "dr.a@clinic.example", "P1", "")).URL)
+	if out := s.Present(askFor("L2", "P2")); out.Status != "confirm" {
+		t.Fatalf("unsigned switch: %+v", out)
+	}
+	if ev := w.next("pending"); ev.Reason != "ask" || ev.PendingID != "L2" {
+		t.Fatalf("question: %+v", ev)
+	}
+	if st, _ := w.call("/api/switch", map[string]string{"view_id": "L1", "pending_id": "L9"}); st != 409 {
+		t.Fatalf("an answer to another question: %d", st)
+	}
+	if st, _ := w.call("/api/stay", map[string]string{"view_id": "L1", "pending_id": "L2"}); st != 200 {
+		t.Fatalf("stay: %d", st)
+	}
+	w.next("pending_cleared")
+	if ws := s.WindowState(); ws.LaunchID != "L1" || ws.Pending != nil {
+		t.Fatalf("after Stay: %+v", ws)
+	}
+	// The same patient again is no change: no question.
+	if out := s.Present(askFor("L3", "P1")); out.Status != "switched" {
+		t.Fatalf("same patient: %+v", out)
+	}
+	w.next("show")
+	s.Present(askFor("L4", "P4"))
+	w.next("pending")
+	if st, _ := w.call("/api/switch", map[string]string{"view_id": "L3", "pending_id": "L4"}); st != 200 {
+		t.Fatalf("switch: %d", st)
+	}
+	if ev := w.next("show"); ev.View == nil || ev.View.ID != "L4" {
+		t.Fatalf("after Switch: %+v", ev)
+	}
+
+	// During a recording: held, then asked (not applied) once the note is in.
+	w.call("/api/recording", map[string]string{"view_id": "L4", "status": "RECORDING"})
+	if out := s.Present(askFor("L5", "P5")); out.Status != "switch_pending" {
+		t.Fatalf("unsigned switch during a recording: %+v", out)
+	}
+	if ev := w.next("pending"); ev.Reason != "recording" {
+		t.Fatalf("%+v", ev)
+	}
+	w.call("/api/recording", map[string]string{"view_id": "L4", "status": "STOPPED"})
+	if ev := w.next("pending"); ev.Reason != "note" {
+		t.Fatalf("%+v", ev)
+	}
+	if st, _ := w.call("/api/switch", map[string]string{"view_id": "L4", "pending_id": "L5"}); st != 409 {
+		t.Fatalf("switch before the note: %d", st)
+	}
+	w.call("/api/push", map[string]any{"view_id": "L4", "kind": "data", "payload": map[string]string{"notesData": "n"}})
+	if ev := w.next("pending"); ev.Reason != "ask" {
+		t.Fatalf("after the note: %+v", ev)
+	}
+	if ws := s.WindowState(); ws.LaunchID != "L4" {
+		t.Fatalf("switched without asking: %+v", ws)
 	}
 }

@@ -69,9 +69,53 @@ type held struct {
 	launch  launcher.Launch
 	seq     uint64
 	replace bool // another clinician: the window starts over when applied
+	ask     bool // an unsigned URL's patient change: the person chooses Switch or Stay
 }
 
-// event tells the page what waits, and why (recording | note).
+// pendingLocked is the notice a window shows for its held switch: waiting
+// for the recording, for its note, or for the person's answer.
+func pendingLocked(p *page) event {
+	reason := "ask"
+	switch {
+	case p.recording:
+		reason = "recording"
+	case p.awaitingNote:
+		reason = "note"
+	}
+	return p.held.event(reason)
+}
+
+// noteDoneLocked: the last recording's note is pushed or discarded, so a
+// held switch goes ahead, or (an unsigned URL's) asks now.
+func (s *Server) noteDoneLocked(p *page) {
+	if p.held == nil {
+		return
+	}
+	if p.held.ask {
+		p.sendLocked(pendingLocked(p))
+		return
+	}
+	s.applyLocked(p, p.held)
+}
+
+// changesPatient reports whether showing l would change what the window
+// shows: another patient or encounter.
+func changesPatient(p *page, l launcher.Launch) bool {
+	v := p.views[p.next] // the newest view it was sent, else the one it shows
+	if v == nil {
+		v = p.currentView()
+	}
+	if v == nil {
+		return true
+	}
+	a, b := v.launch.Req, l.Req
+	if (a.Patient == nil) != (b.Patient == nil) || a.EncounterID != b.EncounterID {
+		return true
+	}
+	return a.Patient != nil && a.Patient.ID != b.Patient.ID
+}
+
+// event tells the page what waits, and why (recording | note | ask).
 func (h *held) event(reason string) event {
 	ev := event{Type: "pending", PendingID: h.launch.ID, Patient: h.launch.Req.Patient, Reason: reason}
 	if h.replace {
@@ -114,7 +158,7 @@ type page struct {
 
 // event is one message on a page's event stream.
 type event struct {
-	Type string `json:"type"` // hello | heartbeat | show | pending | replace | superseded | logout
+	Type string `json:"type"` // hello | heartbeat | show | pending | pending_cleared | replace | superseded | logout
 	// RunID: this run of the tray (hello, heartbeat).
 	RunID string     `json:"run_id,omitempty"`
 	View  *viewEvent `json:"view,omitempty"` // show
@@ -236,6 +280,13 @@ func (s *Server) Present(l launcher.Launch) launcher.Outcome {
 		return launcher.Outcome{Status: "opened", URL: s.newCodeLocked(l)}
 	}
 	h := &held{launch: l, seq: s.seq, replace: p.clinician != l.Req.Clinician}
+	h.ask = l.Ask && !h.replace && changesPatient(p, l)
+	if h.ask && !p.recording && !p.awaitingNote {
+		s.dropHeldLocked(p, l.ID) // a newer question replaces the one waiting
+		p.held = h
+		p.sendLocked(pendingLocked(p))
+		return launcher.Outcome{Status: "confirm"}
+	}
 	if p.recording || p.awaitingNote {
 		s.dropHeldLocked(p, l.ID) // a newer switch replaces the one waiting
 		p.held = h
