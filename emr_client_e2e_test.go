@@ -33,6 +33,7 @@ type fakePage struct {
 	origin string
 	hc     *http.Client
 	view   string
+	secret string // the page secret, from the redirect's #page=
 }
 
 func newFakePage(t *testing.T, w *world, patient string) *fakePage {
@@ -56,6 +57,7 @@ func newFakePage(t *testing.T, w *world, patient string) *fakePage {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	p.secret = strings.TrimPrefix(resp.Request.URL.Fragment, "page=")
 	return p
 }
 
@@ -65,6 +67,7 @@ func (p *fakePage) push(text string) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", p.origin)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("X-Heidi-Tray-Page", p.secret)
 	resp, err := p.hc.Do(req)
 	if err != nil {
 		return err
