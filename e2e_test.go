@@ -33,6 +33,9 @@ const e2eKey = "hk_e2e_SECRET_KEY_7f3a9c"
 var binary string
 
 func TestMain(m *testing.M) {
+	if role := os.Getenv("HT_NEIGHBOUR"); role != "" { // this binary, run as another OS user
+		os.Exit(neighbour(role))
+	}
 	dir, err := os.MkdirTemp("", "htbin")
 	if err != nil {
 		panic(err)

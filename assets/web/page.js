@@ -16,6 +16,7 @@
   let pending = null;       // a switch the tray holds for us
   let following = true;     // false once the window no longer follows the EMR
   let events = null;
+  let greeted = false;      // this stream said hello with our tray's run id
   let lastHeard = Date.now();
   // Heidi.open calls whose onSessionStarted is still due, oldest first. A
   // report is attributed only when exactly one open is waiting for it;
@@ -227,9 +228,12 @@
   function apply(ev) {
     if (ev.type === "hello" || ev.type === "heartbeat") {
       if (session && ev.run_id !== session.run_id) stopFollowing("heidi-tray restarted.");
+      else if (ev.type === "hello") greeted = true;
       return;
     }
-    if (!following) return;
+    // Each (re)connected stream must first prove it is the same tray run:
+    // after a crash, whatever took the port could otherwise send a patient.
+    if (!following || !greeted) return;
     if (ev.type === "show") {
       if (view && ev.view && view.id === ev.view.id) return; // told again after a reconnect
       const gen = showGen;
@@ -348,6 +352,7 @@
 
   function listen() {
     events = new EventSource("/api/events?page=" + encodeURIComponent(pageSecret));
+    events.onopen = () => { greeted = false; };
     events.onmessage = (m) => {
       lastHeard = Date.now();
       let ev;
