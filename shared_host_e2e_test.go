@@ -346,4 +346,3 @@ func TestNeighbourSquatsThePortAfterACrash(t *testing.T) {
 		t.Fatalf("the new tray used the squatted port: %s", u)
 	}
 }
-
