@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -17,13 +18,26 @@ import (
 // with this process's. A process this user may not even query belongs to
 // someone else.
 func checkPeer(local, peer netip.AddrPort) error {
-	table, err := tcpTable(peer.Addr().Is6())
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnattributed, err)
+	var pid uint32
+	var found bool
+	// A connection made a moment ago can show without its owner yet (pid
+	// 0, seen under Wine): look again briefly before refusing.
+	for _, wait := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond} {
+		time.Sleep(wait)
+		table, err := tcpTable(peer.Addr().Is6())
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrUnattributed, err)
+		}
+		// Gone is final (no waiting on whoever connects and resets at once).
+		if pid, found = findOwner(table, peer.Addr().Is6(), peer, local); !found || pid != 0 {
+			break
+		}
 	}
-	pid, ok := findOwner(table, peer.Addr().Is6(), peer, local)
-	if !ok {
+	if !found {
 		return fmt.Errorf("%w: no connection %s -> %s in the TCP table", ErrUnattributed, peer, local)
+	}
+	if pid == 0 {
+		return fmt.Errorf("%w: the TCP table names no process for %s -> %s", ErrUnattributed, peer, local)
 	}
 	return samePIDUser(pid)
 }

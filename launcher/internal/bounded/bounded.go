@@ -1,6 +1,6 @@
-// Package bounded keeps a local server answering when a client misbehaves:
-// a cap on open connections, and a deadline on reading a request's body
-// (http.Server's ReadHeaderTimeout covers the headers).
+// Package bounded keeps a local server within bounds when a client
+// misbehaves: a cap on open connections, and a deadline on reading a
+// request's body (http.Server's ReadHeaderTimeout covers the headers).
 package bounded
 
 import (
@@ -8,36 +8,41 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// Listener wraps l so that at most max connections are open at once; one
-// over the cap is closed at once rather than queued, so the listener never
-// stops accepting.
+// Listener wraps l so that at most max connections are open at once: at
+// the cap it stops accepting until one closes, so a burst waits in the
+// kernel's backlog instead of failing (the local API's EMR bursts) and a
+// flood holds at most max goroutines and buffers.
 func Listener(l net.Listener, max int) net.Listener {
-	return &listener{Listener: l, max: int64(max)}
+	return &listener{Listener: l, slots: make(chan struct{}, max), done: make(chan struct{})}
 }
 
 type listener struct {
 	net.Listener
-	max  int64
-	open atomic.Int64
+	slots     chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 func (l *listener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if l.open.Add(1) > l.max {
-			l.open.Add(-1)
-			c.Close()
-			continue
-		}
-		return &conn{Conn: c, release: func() { l.open.Add(-1) }}, nil
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
 	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &conn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+func (l *listener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
 }
 
 type conn struct {
