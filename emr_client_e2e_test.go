@@ -311,6 +311,7 @@ func TestReferenceClientSetsAsideNotesThatNeedAPerson(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", page.origin)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("X-Heidi-Tray-Page", page.secret)
 	if resp, err := page.hc.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("push: %v %v", resp, err)
 	}
