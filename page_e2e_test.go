@@ -147,6 +147,12 @@ func openPage(t *testing.T, w *world, ctx context.Context, args ...string) sbx {
 // chromedp's own wait for the first load.
 func navigateRedirect(t *testing.T, ctx context.Context, fileURL string) {
 	t.Helper()
+	navigateRedirectTo(t, ctx, fileURL, "/")
+}
+
+// navigateRedirectTo is navigateRedirect to a page other than the widget's.
+func navigateRedirectTo(t *testing.T, ctx context.Context, fileURL, path string) {
+	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := chromedp.Do(tctx, chromedp.Navigate(fileURL)); err != nil && !strings.Contains(err.Error(), "navigated or closed") {
@@ -154,7 +160,7 @@ func navigateRedirect(t *testing.T, ctx context.Context, fileURL string) {
 	}
 	for tctx.Err() == nil {
 		at, err := chromedp.Run(tctx, chromedp.Evaluate[string](`location.protocol + "//" + location.host + location.pathname + "|" + document.readyState`))
-		if err == nil && strings.HasPrefix(at, "http://127.0.0.1:") && strings.HasSuffix(at, "/|complete") {
+		if err == nil && strings.HasPrefix(at, "http://127.0.0.1:") && strings.HasSuffix(at, path+"|complete") {
 			return
 		}
 		time.Sleep(25 * time.Millisecond)

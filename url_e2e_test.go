@@ -42,7 +42,7 @@ func TestURLLaunchAsksBeforeANewClinician(t *testing.T) {
 	if n := len(w.fake.Calls()); n != 0 {
 		t.Fatalf("%d JWT calls before the person confirmed", n)
 	}
-	run(t, ctx, chromedp.Navigate(confirm))
+	navigateRedirectTo(t, ctx, w.browserArgs()[0], "/confirm") // as a browser would: through the redirect file
 	if q := text(t, ctx, "#question"); q != "The EMR asks to open Heidi as dr.b@clinic.example (EMR user 42) (region AU). Continue?" {
 		t.Fatalf("question %q", q)
 	}

@@ -55,11 +55,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
-// launchNavigation: the browser arrives at /launch from the private
-// redirect file, a file:// page, so as a cross-site top-level navigation.
-// The one-time code in it is the credential; a page elsewhere has none.
+// launchNavigation: the browser arrives at /launch (or a new clinician's
+// /confirm) from the private redirect file, a file:// page, so as a
+// cross-site top-level navigation. The one-time code in it is the
+// credential; a page elsewhere has none.
 func launchNavigation(r *http.Request) bool {
-	return r.URL.Path == "/launch" && r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document"
+	return (r.URL.Path == "/launch" || r.URL.Path == "/confirm") && r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document"
 }
 
 func (s *Server) sameOrigin(o string) bool {
