@@ -19,7 +19,8 @@ func TestSettingsPageStoresKeysInTheKeychain(t *testing.T) {
 	if r := w.cli("", "setup"); r.code != 0 {
 		t.Fatal(r)
 	}
-	run(t, ctx, chromedp.Navigate(w.waitBrowser(1)[0]))
+	w.waitBrowser(1)
+	navigateRedirectTo(t, ctx, w.browserArgs()[0], "/settings") // through the redirect file, as a browser does
 	if loc := get(t, ctx, chromedp.Location()); !strings.HasSuffix(loc, "/settings") {
 		t.Fatalf("settings page at %s", loc)
 	}
