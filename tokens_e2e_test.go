@@ -37,6 +37,7 @@ type trayPage struct {
 	t      *testing.T
 	origin string
 	hc     *http.Client
+	secret string // the page secret, from the redirect's #page=
 }
 
 func redeem(t *testing.T, link string) *trayPage {
@@ -50,6 +51,7 @@ func redeem(t *testing.T, link string) *trayPage {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	p.secret = strings.TrimPrefix(resp.Request.URL.Fragment, "page=")
 	return p
 }
 
@@ -59,6 +61,7 @@ func (p *trayPage) call(path string) (int, map[string]any) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", p.origin)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("X-Heidi-Tray-Page", p.secret)
 	resp, err := p.hc.Do(req)
 	if err != nil {
 		p.t.Fatal(err)
