@@ -191,31 +191,37 @@ func (s *Store) Probe(ctx context.Context) error {
 }
 
 func (s *Store) get(ctx context.Context, user string) (string, error) {
-	var v string
-	err := s.call(ctx, func() error {
-		var err error
-		v, err = s.backend.Get(s.service, user)
-		return err
-	})
-	return v, err
+	return callFor(ctx, s, func() (string, error) { return s.backend.Get(s.service, user) })
 }
 
-// call runs one keychain operation with the pre-flight check and a timeout. A
-// call that times out is abandoned (go-keyring offers no cancellation); its
-// goroutine ends when the keychain finally answers.
+// call runs one keychain operation with the pre-flight check and a timeout.
 func (s *Store) call(ctx context.Context, fn func() error) error {
+	_, err := callFor(ctx, s, func() (struct{}, error) { return struct{}{}, fn() })
+	return err
+}
+
+// callFor runs fn with the pre-flight check and a timeout. A call that times
+// out (or whose ctx ends) is abandoned — go-keyring offers no cancellation —
+// and its goroutine ends when the keychain finally answers; its result goes
+// only into the channel, so nothing it writes is shared with the caller.
+func callFor[T any](ctx context.Context, s *Store, fn func() (T, error)) (T, error) {
+	var zero T
 	if err := s.check(); err != nil {
-		return err
+		return zero, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { v, err := fn(); done <- result{v, err} }()
 	select {
-	case err := <-done:
-		return classify(err)
+	case r := <-done:
+		return r.v, classify(r.err)
 	case <-ctx.Done():
-		return &UnavailableError{Reason: fmt.Sprintf("the keychain did not answer within %s (is it waiting for an unlock prompt?)", s.timeout), Err: ctx.Err()}
+		return zero, &UnavailableError{Reason: fmt.Sprintf("the keychain did not answer within %s (is it waiting for an unlock prompt?)", s.timeout), Err: ctx.Err()}
 	}
 }
 
