@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -218,14 +219,14 @@ func TestNeighbourWatchingTheProcessList(t *testing.T) {
 	watch.wait(t, "CMD ") // polling
 
 	before := len(w.browserURLs())
-	req := `{"email":"dr.a@clinic.example","user_id":"42","patient":{"id":"P-WATCH","name":"Watched Patient","dob":"1950-05-05"},"context":"allergic to penicillin"}`
+	req := `{"email":"dr.a@clinic.example","user_id":"42","patient":{"id":"P-WATCH-7f3a","name":"Watched Patient","dob":"1950-05-05"},"context":"allergic to penicillin"}`
 	if r := w.cli(req, "open", "--json", "-"); r.code != 0 {
 		t.Fatalf("open --json -: %+v", r)
 	}
 	w.waitBrowser(before + 1)
 	navigateRedirect(t, ctx, w.browserArgs()[before])
 	s := waitFor(t, ctx, "the widget", func(s sbx) bool { return s.Opened > 0 && s.TokenSha != "" })
-	if r := w.cli("heidi-tray://open?email=dr.a%40clinic.example&user_id=42&patient_id=P-W2&patient_name=Second%20Watched\n", "url", "-"); r.code != 0 {
+	if r := w.cli("heidi-tray://open?email=dr.a%40clinic.example&user_id=42&patient_id=P-W2-7f3a&patient_name=Second%20Watched\n", "url", "-"); r.code != 0 {
 		t.Fatalf("url -: %+v", r)
 	}
 	if r := w.cli("", "setup"); r.code != 0 {
@@ -240,13 +241,20 @@ func TestNeighbourWatchingTheProcessList(t *testing.T) {
 	if pageSecret == "" {
 		t.Fatal("the page has no secret in sessionStorage")
 	}
-	forbidden := append(w.secrets(), "code=", "Watched Patient", "P-WATCH", "Second", "penicillin", "1950-05-05", pageSecret)
+	// Other processes on the host (a CI runner's shell, say) are in the list
+	// too, so each pattern is specific to what this test handed the tray: a
+	// launch code only counts as a URL parameter.
+	forbidden := append(w.secrets(), "Watched Patient", "P-WATCH-7f3a", "Second%20Watched", "Second Watched", "P-W2-7f3a", "penicillin", "1950-05-05", pageSecret)
+	launchCode := regexp.MustCompile(`[?&]code=`)
 	sawTray, sawRedirect := false, false
 	for _, l := range seen {
 		for _, f := range forbidden {
 			if strings.Contains(l, f) {
 				t.Errorf("the other user saw %q in %q", f, l)
 			}
+		}
+		if launchCode.MatchString(l) {
+			t.Errorf("the other user saw a launch code in %q", l)
 		}
 		if strings.HasPrefix(l, "CMD "+binary+" run") {
 			sawTray = true
