@@ -34,10 +34,14 @@ unit:
 
 # The Windows build's own tests (named pipe, Credential Manager, registry)
 # as GOOS=windows test binaries under Wine (test-rig.md §3).
+# Windows need a display under Wine: the tests run on an Xvfb of their own,
+# with a fresh wineserver so the prefix's desktop is made on that display.
 windows:
 	./.ci/wine-prefix $(WINE_PREFIX)
+	WINEPREFIX=$(WINE_PREFIX) wineserver -k 2>/dev/null; \
 	HEIDI_TRAY_WINEPREFIX=$(WINE_PREFIX) PATH="$(CURDIR)/.ci/bin:$$PATH" GOOS=windows GOARCH=amd64 CGO_ENABLED=0 \
-		$(GO) test -count=1 ./launcher/ipc ./launcher/peeruser ./launcher/clipboard ./keystore ./launcher/install ./launcher/netproxy ./launcher/cli ./launcher/request ./launcher/urlscheme ./launcher/policywatch ./launcher/tokensource; \
+		xvfb-run -a -s "-screen 0 320x200x24 -nolisten tcp" sh -c 'HEIDI_TRAY_WINE_DISPLAY=$$DISPLAY exec "$$@"' sh \
+		$(GO) test -count=1 ./launcher/ipc ./launcher/peeruser ./launcher/clipboard ./keystore ./launcher/install ./launcher/netproxy ./launcher/cli ./launcher/request ./launcher/urlscheme ./launcher/policywatch ./launcher/tokensource ./launcher/unlock; \
 		rc=$$?; WINEPREFIX=$(WINE_PREFIX) wineserver -k 2>/dev/null; exit $$rc
 
 # Release artifacts in dist/: the Windows exe (GUI subsystem, icon, version

@@ -380,6 +380,12 @@ func TestSessionEndSignsOutUnderWine(t *testing.T) {
 	if i := strings.LastIndex(string(logData), "heidi-tray started"); i < 0 || strings.Contains(string(logData[i:]), "no window for session-end messages") {
 		t.Fatalf("the tray made no window for session-end messages:\n%s", logData)
 	}
+	// This run's start-up lines: after the previous run's "started".
+	i := strings.LastIndex(string(logData), "heidi-tray started")
+	thisRun := string(logData[strings.LastIndex(string(logData[:i]), "heidi-tray started")+1 : i])
+	if strings.Contains(thisRun, "session unlocks will not prefetch") {
+		t.Fatalf("the tray did not watch for session unlocks:\n%s", logData)
+	}
 	if r := w.wine("", "explorer", desktop, "wineboot", "--end-session"); r.code != 0 {
 		t.Fatalf("wineboot --end-session: %+v", r)
 	}

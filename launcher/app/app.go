@@ -404,6 +404,7 @@ func (a *App) Resumed(why string) {
 	if a.ctx.Err() != nil {
 		return // closing: Close waits for a.wg
 	}
+	a.log.Info("getting the first launch ready", "when", why)
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.warmUp(a.ctx, why) }()
 }

@@ -1,13 +1,17 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,11 +221,10 @@ func warmRig(t *testing.T, env ...string) (*App, *fakeheidi.Server, *fakeheidi.T
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for !cond() {
-		if t.Context().Err() != nil {
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
 			t.Fatalf("never: %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -291,3 +294,58 @@ func TestLogoutForgetsTheLastClinician(t *testing.T) {
 		t.Fatal("the last clinician is remembered after logout")
 	}
 }
+
+// An unlock of the session (a real screen saver signal on a private session
+// bus) fetches the last clinician's token again when it was dropped while
+// the screen was locked; locking fetches nothing.
+func TestSessionUnlockGetsTheFirstLaunchReady(t *testing.T) {
+	addr, daemon, err := testrig.StartBus(t.TempDir(), "")
+	if err != nil {
+		testrig.Missing(t, "dbus-daemon (Debian package dbus-daemon)", err)
+	}
+	defer func() { daemon.Process.Kill(); daemon.Wait() }()
+	testrig.Need(t, "dbus-send", "dbus-bin")
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
+	var logged syncBuffer
+	a, fake, _, last := warmRig(t)
+	a.log = slog.New(slog.NewJSONHandler(&logged, nil))
+	a.Start(context.Background())
+	defer a.Close() // before the bus goes
+	if a.unlock == nil {
+		t.Fatal("the tray does not watch for unlocks")
+	}
+	waitUntil(t, "the start-up prefetch", func() bool { _, ok := a.Launcher.Cache().Peek(last); return ok })
+	a.Launcher.Cache().Clear() // e.g. the keychain changed while locked
+	screenSaver := func(active string) {
+		t.Helper()
+		if out, err := exec.Command("dbus-send", "--session", "--type=signal", "/org/gnome/ScreenSaver", "org.gnome.ScreenSaver.ActiveChanged", "boolean:"+active).CombinedOutput(); err != nil {
+			t.Fatalf("dbus-send: %v %s", err, out)
+		}
+	}
+	screenSaver("true")
+	time.Sleep(300 * time.Millisecond)
+	if _, ok := a.Launcher.Cache().Peek(last); ok || len(fake.Calls()) != 1 {
+		t.Fatalf("locking fetched a token (%d calls)", len(fake.Calls()))
+	}
+	screenSaver("false")
+	waitUntil(t, "the prefetch after the unlock", func() bool { _, ok := a.Launcher.Cache().Peek(last); return ok })
+	if n := len(fake.Calls()); n != 2 {
+		t.Fatalf("%d calls to Heidi; want 2 (start-up, unlock)", n)
+	}
+	// packaging/macos/ci.sh waits for this line after its unlock.
+	if want := `"msg":"getting the first launch ready","when":"unlock"`; !strings.Contains(logged.String(), want) {
+		t.Fatalf("the log lacks %s:\n%s", want, logged.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -1,13 +1,11 @@
-//go:build !linux
+//go:build !linux && !windows && !(darwin && cgo)
 
 package unlock
 
 import "errors"
 
-// Windows (WTS_SESSION_UNLOCK needs a window registered with
-// WTSRegisterSessionNotification) and macOS (com.apple.screenIsUnlocked, a
-// distributed notification) are not wired yet: a resume from sleep is still
-// noticed (heidiapi.Conns), a plain unlock is not.
+// A macOS build without cgo cannot observe distributed notifications; a
+// resume from sleep is still noticed (heidiapi.Conns), a plain unlock is not.
 func watch(func()) (Watcher, error) {
-	return none{}, errors.New("unlock notifications are not implemented on this OS")
+	return none{}, errors.New("unlock notifications need a cgo build on this OS")
 }

@@ -15,7 +15,8 @@
 # 3. heidi-tray.app: signed (ad hoc unless SIGN_IDENTITY), verified, Info.plist linted.
 # 4. A smoke test of the real app: registered with LaunchServices, started by
 #    a heidi-tray:// URL (cold start), sent another (warm start) and one
-#    through a second instance (forwarded over IPC), quit by the Quit Apple
+#    through a second instance (forwarded over IPC), told the screen was
+#    unlocked (a distributed notification), quit by the Quit Apple
 #    Event, then started at login by its LaunchAgent (launchctl bootstrap).
 #    It uses this user's log (~/Library/Logs/heidi-tray), config and
 #    keychain, and quits a heidi-tray that is running; afterwards it puts back
@@ -141,6 +142,12 @@ wait_log "$start" '"msg":"logout"' 2
 open -n -a "$app" "heidi-tray://logout"
 wait_log "$start" '"msg":"URL forwarded to the running tray"'
 wait_log "$start" '"msg":"logout"' 3
+
+# Unlocking the screen: loginwindow's distributed notification reaches the
+# tray's run loop, which gets the first launch ready.
+# shellcheck disable=SC2016 # JavaScript's $, not the shell's
+osascript -l JavaScript -e 'ObjC.import("Foundation"); $.NSDistributedNotificationCenter.defaultCenter.postNotificationNameObjectUserInfoDeliverImmediately("com.apple.screenIsUnlocked", null, null, true)'
+wait_log "$start" '"msg":"getting the first launch ready","when":"unlock"'
 
 # The Quit Apple Event (what logout and Activity Monitor send) runs
 # heidi-tray's own shutdown.
