@@ -610,4 +610,18 @@ func TestPushedNoteGoesToTheClipboard(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(got), "SANDBOX NOTE 1 for Noa Levi\nS: cough") {
 		t.Fatalf("clipboard holds %q (%v)", got, err)
 	}
+	// Marked for clipboard managers to keep out of their history.
+	hint := exec.Command("xclip", "-o", "-selection", "clipboard", "-t", "x-kde-passwordManagerHint")
+	hint.Env = out.Env
+	if got, err := hint.Output(); err != nil || string(got) != "secret" {
+		t.Fatalf("the note is not marked sensitive: %q (%v)", got, err)
+	}
+	// The tray serves the clipboard: once it stops, the note is gone.
+	w.cli("", "quit")
+	if !w.waitExit(w.trays[len(w.trays)-1], 5*time.Second) {
+		t.Fatal("the tray did not stop")
+	}
+	if got, err := exec.Command("sh", "-c", "DISPLAY="+display+" xclip -o -selection clipboard").Output(); err == nil {
+		t.Fatalf("the clipboard still holds %q after the tray stopped", got)
+	}
 }

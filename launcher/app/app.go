@@ -202,6 +202,7 @@ func New(opt Options) (_ *App, err error) {
 	clip := opt.Clipboard
 	if clip == nil {
 		clip = clipboard.Copy
+		a.cleanups = append(a.cleanups, clipboard.Release) // on X11 the tray serves the clipboard
 	}
 	note := opt.Notify
 	if note == nil {

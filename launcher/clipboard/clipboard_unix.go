@@ -7,37 +7,64 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 )
 
+// copyText: on Wayland through wl-copy (marked sensitive where wl-copy has
+// --sensitive, 2.3 and later); on X11 the tray owns the selection itself,
+// marked (x11_unix.go), falling back to xclip or xsel (unmarked) when it
+// cannot.
 func copyText(text string) error {
-	var candidates [][]string
 	switch {
 	case os.Getenv("WAYLAND_DISPLAY") != "":
-		candidates = [][]string{{"wl-copy"}}
+		if exe, err := exec.LookPath("wl-copy"); err == nil {
+			args := []string{}
+			if wlCopyHasSensitive(exe) {
+				args = append(args, "--sensitive")
+			}
+			return runCopier(exe, args, text)
+		}
 	case os.Getenv("DISPLAY") != "":
-		candidates = [][]string{{"xclip", "-selection", "clipboard"}, {"xsel", "--clipboard", "--input"}}
-	}
-	for _, c := range candidates {
-		exe, err := exec.LookPath(c[0])
-		if err != nil {
-			continue
-		}
-		cmd := exec.Command(exe, c[1:]...)
-		cmd.Stdin = strings.NewReader(text)
-		done := make(chan error, 1)
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("starting %s: %w", c[0], err)
-		}
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(3 * time.Second):
-			// xclip stays to serve the selection; it has read the text by now.
-			go func() { <-done }()
+		if err := copyX11(text); err == nil {
 			return nil
+		}
+		for _, c := range [][]string{{"xclip", "-selection", "clipboard"}, {"xsel", "--clipboard", "--input"}} {
+			if exe, err := exec.LookPath(c[0]); err == nil {
+				return runCopier(exe, c[1:], text)
+			}
 		}
 	}
 	return ErrUnavailable
+}
+
+var wlSensitive struct {
+	once sync.Once
+	yes  bool
+}
+
+func wlCopyHasSensitive(exe string) bool {
+	wlSensitive.once.Do(func() {
+		out, _ := exec.Command(exe, "--help").CombinedOutput()
+		wlSensitive.yes = strings.Contains(string(out), "--sensitive")
+	})
+	return wlSensitive.yes
+}
+
+func runCopier(exe string, args []string, text string) error {
+	cmd := exec.Command(exe, args...)
+	cmd.Stdin = strings.NewReader(text)
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", exe, err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(3 * time.Second):
+		// The copier stays to serve the selection; it has read the text by now.
+		go func() { <-done }()
+		return nil
+	}
 }
