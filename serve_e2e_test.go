@@ -7,7 +7,6 @@ package main
 // mid-run, with the tray-side client signing in from a kinit cache.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,14 +43,14 @@ func TestServeReplicas(t *testing.T) {
 		cmd   *exec.Cmd
 		url   string
 		audit string
-		log   *lockedBuffer
+		log   *testrig.SyncBuffer
 		done  chan error
 	}
 	start := func(name string) *replica {
 		l, _ := net.Listen("tcp", "127.0.0.1:0")
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		r := &replica{url: fmt.Sprintf("https://localhost:%d", port), audit: filepath.Join(dir, name+"-audit.jsonl"), log: &lockedBuffer{}, done: make(chan error, 1)}
+		r := &replica{url: fmt.Sprintf("https://localhost:%d", port), audit: filepath.Join(dir, name+"-audit.jsonl"), log: &testrig.SyncBuffer{}, done: make(chan error, 1)}
 		cfg, _ := json.Marshal(map[string]any{"listen": fmt.Sprintf("127.0.0.1:%d", port), "tls_cert": cert, "tls_key": key, "keytab": keytab,
 			"principal": "HTTP/localhost", "keys_file": keys, "api_base": hs.URL + fakeheidi.BasePath, "identity": "personal",
 			"email_rule": "{user}@clinic.example", "audit_log": r.audit})
@@ -143,16 +141,3 @@ func TestServeReplicas(t *testing.T) {
 		t.Fatalf("serve --check with a bad config: %v\n%s", err, out)
 	}
 }
-
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }

@@ -219,7 +219,7 @@ func TestServiceModeEndToEnd(t *testing.T) {
 	os.WriteFile(cfgFile, cfg, 0o600)
 	svc := exec.Command(binary, "serve", "--config", cfgFile)
 	svc.Env = kdc.Env()
-	svcOut := &lockedBuffer{}
+	svcOut := &testrig.SyncBuffer{}
 	svc.Stdout, svc.Stderr = svcOut, svcOut
 	if err := svc.Start(); err != nil {
 		t.Fatal(err)

@@ -61,7 +61,7 @@ func TestWindowsTokenServiceUnderWine(t *testing.T) {
 
 	svc := exec.Command("timeout", "120", "wine", svcExe, "serve", "--config", testrig.WinPath(cfgFile))
 	svc.Env = w.env
-	out := &lockedBuffer{}
+	out := &testrig.SyncBuffer{}
 	svc.Stdout, svc.Stderr = out, out
 	svc.WaitDelay = 5 * time.Second
 	if err := svc.Start(); err != nil {

@@ -4,12 +4,10 @@ package launcher_test
 // real launcher, page server, local API and token cache, over real sockets.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -63,17 +61,17 @@ type rig struct {
 	sock   string
 	notes  []string
 	mu     sync.Mutex
-	logs   *bytes.Buffer
+	logs   *testrig.SyncBuffer
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{fake: fakeheidi.New(key), opener: &opener{}, logs: &bytes.Buffer{}}
+	r := &rig{fake: fakeheidi.New(key), opener: &opener{}, logs: &testrig.SyncBuffer{}}
 	up := httptest.NewServer(r.fake)
 	keys := keystore.Memory()
 	keys.SetAPIKey(context.Background(), "AU", keystore.NewAPIKey(key))
 	settings, _ := config.Load("", nil, nil)
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: r.logs}, nil))
+	log := slog.New(slog.NewJSONHandler(r.logs, nil))
 	dir := testrig.ShortTempDir(t)
 	r.sock = filepath.Join(dir, "ipc.sock")
 	il, err := net.Listen("unix", r.sock)
@@ -111,17 +109,6 @@ func newRig(t *testing.T) *rig {
 		}
 	})
 	return r
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 var dr = request.Open{Clinician: request.Clinician{Email: "dr.a@clinic.example", UserID: "42", Region: "AU"}}

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -299,14 +297,8 @@ func TestLogoutForgetsTheLastClinician(t *testing.T) {
 // bus) fetches the last clinician's token again when it was dropped while
 // the screen was locked; locking fetches nothing.
 func TestSessionUnlockGetsTheFirstLaunchReady(t *testing.T) {
-	addr, daemon, err := testrig.StartBus(t.TempDir(), "")
-	if err != nil {
-		testrig.Missing(t, "dbus-daemon (Debian package dbus-daemon)", err)
-	}
-	defer func() { daemon.Process.Kill(); daemon.Wait() }()
-	testrig.Need(t, "dbus-send", "dbus-bin")
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
-	var logged syncBuffer
+	testrig.SessionBus(t)
+	var logged testrig.SyncBuffer
 	a, fake, _, last := warmRig(t)
 	a.log = slog.New(slog.NewJSONHandler(&logged, nil))
 	a.Start(context.Background())
@@ -337,15 +329,3 @@ func TestSessionUnlockGetsTheFirstLaunchReady(t *testing.T) {
 		t.Fatalf("the log lacks %s:\n%s", want, logged.String())
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -7,6 +7,7 @@ package testrig
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -135,6 +136,34 @@ func StartBus(dir, configFile string) (string, *exec.Cmd, error) {
 		return "", nil, fmt.Errorf("dbus-daemon did not start")
 	}
 }
+
+// SessionBus starts a private session bus for this test, points
+// DBUS_SESSION_BUS_ADDRESS at it (t.Setenv) and stops it at Cleanup;
+// dbus-send must be there too. Stop what uses the bus before the test ends.
+func SessionBus(t *testing.T) string {
+	t.Helper()
+	addr, daemon, err := StartBus(t.TempDir(), "")
+	if err != nil {
+		Missing(t, "dbus-daemon (Debian package dbus-daemon)", err)
+	}
+	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+	Need(t, "dbus-send", "dbus-bin")
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
+	return addr
+}
+
+// SyncBuffer collects a log or a child's output while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *SyncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // SecretService returns a private session bus on which gnome-keyring's
 // Secret Service runs with an unlocked login collection. The process's

@@ -3,7 +3,6 @@
 package tokenservice
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -56,25 +55,13 @@ type rig struct {
 	certKey  string
 	heidi    *fakeheidi.Server
 	heidiURL string
-	logs     *syncBuffer
+	logs     *testrig.SyncBuffer
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	k := testrig.StartKDC(t)
-	r := &rig{kdc: k, dir: k.Dir, logs: &syncBuffer{}}
+	r := &rig{kdc: k, dir: k.Dir, logs: &testrig.SyncBuffer{}}
 	for _, u := range []string{"alice", "bob", "frontdesk"} {
 		k.AddUser(t, u, u+"-password")
 	}

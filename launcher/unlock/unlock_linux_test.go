@@ -14,13 +14,7 @@ import (
 // ActiveChanged(true) (locking) is not. Stop leaves no goroutine behind.
 func TestScreenSaverUnlockIsReported(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	addr, daemon, err := testrig.StartBus(t.TempDir(), "")
-	if err != nil {
-		testrig.Missing(t, "dbus-daemon (Debian package dbus-daemon)", err)
-	}
-	defer func() { daemon.Process.Kill(); daemon.Wait() }()
-	testrig.Need(t, "dbus-send", "dbus-bin")
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
+	testrig.SessionBus(t)
 	unlocks := make(chan struct{}, 4)
 	w, err := Watch(func() { unlocks <- struct{}{} })
 	if err != nil {
