@@ -70,24 +70,20 @@ func copyX11(text string) error {
 	if err != nil {
 		return err
 	}
+	replaceOwner(o)
+	return nil
+}
+
+// Release gives up the clipboard and stops serving it: the tray is stopping.
+func Release() { replaceOwner(nil) }
+
+func replaceOwner(o *selectionOwner) {
 	owned.Lock()
 	old := owned.cur
 	owned.cur = o
 	owned.Unlock()
 	if old != nil {
 		old.stop()
-	}
-	return nil
-}
-
-// Release gives up the clipboard and stops serving it: the tray is stopping.
-func Release() {
-	owned.Lock()
-	o := owned.cur
-	owned.cur = nil
-	owned.Unlock()
-	if o != nil {
-		o.stop()
 	}
 }
 
