@@ -53,13 +53,25 @@ func addrs(c net.Conn) (local, peer netip.AddrPort, err error) {
 	return local, peer, nil
 }
 
+// maxChecking bounds the connections being attributed at once; the
+// accept loop waits beyond it.
+const maxChecking = 32
+
 // Listener wraps l so that Accept returns only connections from this OS
-// user; any other is closed at once, before a byte is read from it.
+// user; any other is closed at once, before a byte is read from it. Each
+// connection is attributed in a goroutine of its own, so a slow check (lsof
+// on macOS) delays only that connection. Close stops the accept loop and
+// waits for the checks.
 func Listener(l net.Listener, log *slog.Logger) net.Listener {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &listener{Listener: l, check: Check, log: log}
+	return newListener(l, Check, log)
+}
+
+func newListener(l net.Listener, check func(net.Conn) error, log *slog.Logger) *listener {
+	return &listener{Listener: l, check: check, log: log,
+		ready: make(chan net.Conn), errs: make(chan error), done: make(chan struct{}), slots: make(chan struct{}, maxChecking)}
 }
 
 type listener struct {
@@ -67,24 +79,81 @@ type listener struct {
 	check func(net.Conn) error
 	log   *slog.Logger
 
+	start     sync.Once
+	closeOnce sync.Once
+	ready     chan net.Conn // attributed connections
+	errs      chan error    // from the wrapped Accept
+	done      chan struct{} // closed by Close
+	slots     chan struct{}
+	wg        sync.WaitGroup // the accept loop and the checks
+
 	mu         sync.Mutex
 	lastLog    time.Time
 	suppressed int
 }
 
 func (l *listener) Accept() (net.Conn, error) {
+	l.start.Do(func() {
+		l.wg.Add(1)
+		go l.acceptLoop()
+	})
+	select {
+	case c := <-l.ready:
+		return c, nil
+	case err := <-l.errs:
+		return nil, err
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *listener) acceptLoop() {
+	defer l.wg.Done()
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			return nil, err
-		}
-		if err := l.check(c); err != nil {
-			l.refused(c.RemoteAddr(), err)
-			c.Close()
+			select { // http.Server retries temporary errors; it stops on ErrClosed
+			case l.errs <- err:
+			case <-l.done:
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
 			continue
 		}
-		return c, nil
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.done:
+			c.Close()
+			return
+		}
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			defer func() { <-l.slots }()
+			if err := l.check(c); err != nil {
+				l.refused(c.RemoteAddr(), err)
+				c.Close()
+				return
+			}
+			select {
+			case l.ready <- c:
+			case <-l.done:
+				c.Close()
+			}
+		}()
 	}
+}
+
+func (l *listener) Close() error {
+	err := net.ErrClosed
+	l.closeOnce.Do(func() {
+		close(l.done)
+		err = l.Listener.Close()
+		l.wg.Wait()
+	})
+	return err
 }
 
 // refused logs a refusal at most every 10 s: another user must not be able

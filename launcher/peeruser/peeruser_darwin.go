@@ -14,15 +14,17 @@ import (
 
 // checkPeer asks lsof, run as this user, for this user's TCP sockets on the
 // peer's address, and looks for the one connected to us. macOS shows a user
-// only its own processes' sockets, so finding it proves the owner; anything
-// else, including lsof failing, is refused. (Tailscale's macOS GUI finds its
-// own user's sockets the same way.) Slower than Linux or Windows, ~tens of
-// milliseconds, paid once per browser connection.
+// only its own processes' sockets (proc_pidfdinfo checks the caller's uid),
+// so finding it proves the owner; anything else, including lsof failing, is
+// refused. Slower than Linux or Windows (tens of milliseconds), paid once
+// per browser connection, off the accept loop (Listener). An IPv6 socket
+// connecting to 127.0.0.1 shows as [::ffff:127.0.0.1] and is refused: the
+// page's browsers connect over IPv4 to the address they were given.
 func checkPeer(local, peer netip.AddrPort) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/usr/sbin/lsof", "-nP", "-a", "-u", strconv.Itoa(os.Getuid()),
-		"-iTCP@"+lsofHost(peer.Addr())+":"+strconv.Itoa(int(peer.Port())), "-FpLn")
+		"-iTCP@"+lsofHost(peer.Addr())+":"+strconv.Itoa(int(peer.Port())), "-Fn")
 	out, err := cmd.Output()
 	if err != nil && len(out) == 0 { // lsof exits 1 when it lists nothing
 		return fmt.Errorf("%w: lsof found no socket of this user at %s: %v", ErrUnattributed, peer, err)

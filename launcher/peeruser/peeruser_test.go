@@ -5,14 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/heidi-tray/heidi-tray/launcher/testrig"
+	"go.uber.org/goleak"
 )
 
 // The test binary doubles as the other user's client: with PEERUSER_DIAL set
@@ -174,5 +178,70 @@ func BenchmarkCheck(b *testing.B) {
 		if err := Check(server); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A slow attribution (lsof on macOS takes tens of milliseconds, up to its
+// timeout) holds up only its own connection: a second one is served
+// meanwhile. Close waits for the checks still running and leaves no
+// goroutine behind.
+func TestSlowCheckDelaysOnlyItsConnection(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var slowPort atomic.Int32
+	l := newListener(ln, func(c net.Conn) error {
+		if c.RemoteAddr().(*net.TCPAddr).Port == int(slowPort.Load()) {
+			<-release
+		}
+		return nil
+	}, slog.New(slog.DiscardHandler))
+	var releaseOnce sync.Once
+	defer func() { releaseOnce.Do(func() { close(release) }); l.Close() }()
+	slow, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	slowPort.Store(int32(slow.LocalAddr().(*net.TCPAddr).Port)) // before the first Accept
+	accepted := make(chan net.Conn, 2)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	fast, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	select {
+	case c := <-accepted:
+		if c.RemoteAddr().String() != fast.LocalAddr().String() {
+			t.Fatalf("accepted %s before the slow check ended; want the fast one %s", c.RemoteAddr(), fast.LocalAddr())
+		}
+		c.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("a slow check held up another connection")
+	}
+	releaseOnce.Do(func() { close(release) })
+	if c := <-accepted; c == nil || c.RemoteAddr().String() != slow.LocalAddr().String() {
+		t.Fatalf("the slow connection: %v", c)
+	} else {
+		c.Close()
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-accepted; ok {
+		t.Fatal("Accept returned a connection after Close")
 	}
 }
