@@ -3,6 +3,7 @@
 package clipboard
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,8 +14,8 @@ import (
 
 // copyText: on Wayland through wl-copy (marked sensitive where wl-copy has
 // --sensitive, 2.3 and later); on X11 the tray owns the selection itself,
-// marked (x11_unix.go), falling back to xclip or xsel (unmarked) when it
-// cannot.
+// marked (x11_unix.go), falling back to xclip or xsel (unmarked) only when
+// it cannot reach the display itself.
 func copyText(text string) error {
 	switch {
 	case os.Getenv("WAYLAND_DISPLAY") != "":
@@ -26,8 +27,9 @@ func copyText(text string) error {
 			return runCopier(exe, args, text)
 		}
 	case os.Getenv("DISPLAY") != "":
-		if err := copyX11(text); err == nil {
-			return nil
+		err := copyX11(text)
+		if !errors.Is(err, errNoDisplay) {
+			return err // copied and marked, or a clear failure: never unmarked instead
 		}
 		for _, c := range [][]string{{"xclip", "-selection", "clipboard"}, {"xsel", "--clipboard", "--input"}} {
 			if exe, err := exec.LookPath(c[0]); err == nil {

@@ -4,9 +4,11 @@ package clipboard
 
 import (
 	"bytes"
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +63,42 @@ func TestX11ClipboardIsMarkedSensitive(t *testing.T) {
 	}
 	if err := exec.Command("xclip", "-o", "-selection", "clipboard", "-t", "image/png").Run(); err == nil {
 		t.Error("a target not offered was answered")
+	}
+	// STRING is Latin-1: offered converted when the note is Latin-1, never
+	// handed out altered when it is not.
+	if slices.Contains(targets, "STRING") {
+		t.Errorf("STRING offered for a note with a non-Latin-1 character: %v", targets)
+	}
+	if err := exec.Command("xclip", "-o", "-selection", "clipboard", "-t", "STRING").Run(); err == nil {
+		t.Error("STRING was answered for a note that is not Latin-1")
+	}
+	if err := Copy("Dosis: 5 µg, café"); err != nil {
+		t.Fatal(err)
+	}
+	if got := xclipOut(t, "STRING"); got != "Dosis: 5 \xb5g, caf\xe9" {
+		t.Errorf("STRING: %q, want Latin-1 bytes", got)
+	}
+
+	// Notes pushed at the same moment take turns: the clipboard ends up
+	// with one of them, whole and marked; none is copied unmarked.
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for i := range 6 {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- Copy(fmt.Sprintf("note %d", i)) }()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a concurrent copy failed: %v", err)
+		}
+	}
+	if got := xclipOut(t, ""); !strings.HasPrefix(got, "note ") {
+		t.Errorf("after concurrent copies the clipboard holds %q", got)
+	}
+	if got := xclipOut(t, "x-kde-passwordManagerHint"); got != "secret" {
+		t.Errorf("after concurrent copies the note is not marked: %q", got)
 	}
 
 	big := strings.Repeat("Plan: review in two weeks. ", 12000) // 324 KB: more than one request

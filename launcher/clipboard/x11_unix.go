@@ -9,6 +9,8 @@ import (
 	"log"
 	"slices"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
@@ -29,9 +31,19 @@ const chunk = 64 << 10
 // dies mid-transfer leaves one behind.
 const maxTransfers = 16
 
+// retireWithin bounds how long an owner that lost the clipboard keeps
+// serving the transfers it had begun (ICCCM asks it to finish them).
+const retireWithin = 5 * time.Second
+
+// errNoDisplay: no X server to talk to (xclip would have none either).
+var errNoDisplay = errors.New("no X display")
+
+// owned is the clipboard's state in this process. Its lock is held for a
+// whole copy or release, so two notes pushed at once take turns.
 var owned struct {
 	sync.Mutex
-	cur *selectionOwner
+	cur *selectionOwner              // the owner now, if it still is
+	all map[*selectionOwner]struct{} // the current one and those finishing transfers
 }
 
 func init() { xgb.Logger = log.New(io.Discard, "", 0) } // xgb logs to stderr by default
@@ -40,11 +52,12 @@ type selectionOwner struct {
 	conn      *xgb.Conn
 	win       xproto.Window
 	text      []byte
+	latin1    []byte // the text as STRING, or nil when it is not Latin-1
 	atoms     map[string]xproto.Atom
 	transfers map[transferKey]*transfer
 	order     []transferKey
 	done      chan struct{}
-	closeOnce sync.Once // xgb's Close panics when called twice
+	closeOnce sync.Once
 }
 
 type transferKey struct {
@@ -54,50 +67,69 @@ type transferKey struct {
 
 type transfer struct {
 	typ    xproto.Atom
+	data   []byte
 	offset int
 }
 
 var atomNames = []string{"CLIPBOARD", "TARGETS", "INCR", "UTF8_STRING", "TEXT", "text/plain;charset=utf-8", "text/plain", "x-kde-passwordManagerHint"}
 
-// textTargets are the targets answered with the note's UTF-8 text (STRING,
-// the X11 Latin-1 type, too: xclip and most toolkits do the same).
+// textTargets are the targets answered with the note's UTF-8 text. STRING
+// (Latin-1) is offered only when the note is Latin-1, converted: a note
+// with other characters is never handed out altered.
 var textTargets = []string{"UTF8_STRING", "TEXT", "text/plain;charset=utf-8", "text/plain"}
 
 // copyX11 makes the tray the clipboard's owner for text. A previous note is
 // replaced.
 func copyX11(text string) error {
+	owned.Lock()
+	defer owned.Unlock()
 	o, err := ownSelection([]byte(text))
 	if err != nil {
 		return err
 	}
-	replaceOwner(o)
+	// The previous owner was told (SelectionClear) and ends by itself once
+	// its transfers are done.
+	owned.cur = o
+	if owned.all == nil {
+		owned.all = map[*selectionOwner]struct{}{}
+	}
+	owned.all[o] = struct{}{}
 	return nil
 }
 
-// Release gives up the clipboard and stops serving it: the tray is stopping.
-func Release() { replaceOwner(nil) }
-
-func replaceOwner(o *selectionOwner) {
+// Release gives up the clipboard and stops serving it at once, transfers
+// or not: the tray is stopping.
+func Release() {
 	owned.Lock()
-	old := owned.cur
-	owned.cur = o
+	all := owned.all
+	owned.cur, owned.all = nil, nil
 	owned.Unlock()
-	if old != nil {
-		old.stop()
+	for o := range all { // unlocked: each owner's goroutine takes the lock as it ends
+		o.stop()
+	}
+}
+
+// ended forgets an owner whose goroutine has ended.
+func (o *selectionOwner) ended() {
+	owned.Lock()
+	defer owned.Unlock()
+	delete(owned.all, o)
+	if owned.cur == o {
+		owned.cur = nil
 	}
 }
 
 func ownSelection(text []byte) (*selectionOwner, error) {
 	conn, err := xgb.NewConn()
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the X display: %w", err)
+		return nil, fmt.Errorf("%w: %w", errNoDisplay, err)
 	}
-	o := &selectionOwner{conn: conn, text: text, atoms: map[string]xproto.Atom{}, transfers: map[transferKey]*transfer{}, done: make(chan struct{})}
+	o := &selectionOwner{conn: conn, text: text, latin1: toLatin1(text), atoms: map[string]xproto.Atom{}, transfers: map[transferKey]*transfer{}, done: make(chan struct{})}
 	if err := o.setUp(); err != nil {
 		o.closeConn()
 		return nil, err
 	}
-	go o.serve() // owned by stop; ends at SelectionClear too
+	go o.serve() // owned by Release; ends by itself after losing the clipboard
 	return o, nil
 }
 
@@ -135,21 +167,30 @@ func (o *selectionOwner) setUp() error {
 
 func (o *selectionOwner) serve() {
 	defer close(o.done)
+	defer o.ended()
 	defer o.closeConn()
-	for {
+	lost := false
+	for !lost || len(o.transfers) > 0 {
 		ev, err := o.conn.WaitForEvent()
 		if ev == nil && err == nil {
-			return // the connection closed: stop, or the X server went away
+			return // the connection closed: Release, the deadline, or the X server went away
 		}
 		switch e := ev.(type) {
 		case xproto.SelectionRequestEvent:
-			o.answer(e)
+			if lost {
+				o.refuse(e) // a request sent before the clear arrived
+			} else {
+				o.answer(e)
+			}
 		case xproto.PropertyNotifyEvent:
 			if e.State == xproto.PropertyDelete {
 				o.nextPiece(transferKey{e.Window, e.Atom})
 			}
 		case xproto.SelectionClearEvent:
-			return // another program owns the clipboard now
+			// Another owner (a newer note, or another program) has the
+			// clipboard; finish what was begun, within a bound.
+			lost = true
+			time.AfterFunc(retireWithin, o.closeConn)
 		}
 	}
 }
@@ -171,6 +212,12 @@ func (o *selectionOwner) answer(e xproto.SelectionRequestEvent) {
 	if !o.write(e.Requestor, prop, e.Target) {
 		prop = xproto.AtomNone
 	}
+	o.notify(e, prop)
+}
+
+func (o *selectionOwner) refuse(e xproto.SelectionRequestEvent) { o.notify(e, xproto.AtomNone) }
+
+func (o *selectionOwner) notify(e xproto.SelectionRequestEvent, prop xproto.Atom) {
 	notify := xproto.SelectionNotifyEvent{Time: e.Time, Requestor: e.Requestor, Selection: e.Selection, Target: e.Target, Property: prop}
 	xproto.SendEvent(o.conn, false, e.Requestor, xproto.EventMaskNoEvent, string(notify.Bytes()))
 }
@@ -178,9 +225,12 @@ func (o *selectionOwner) answer(e xproto.SelectionRequestEvent) {
 func (o *selectionOwner) write(win xproto.Window, prop, target xproto.Atom) bool {
 	switch {
 	case target == o.atoms["TARGETS"]:
-		offered := []xproto.Atom{o.atoms["TARGETS"], xproto.AtomString, o.atoms["x-kde-passwordManagerHint"]}
+		offered := []xproto.Atom{o.atoms["TARGETS"], o.atoms["x-kde-passwordManagerHint"]}
 		for _, t := range textTargets {
 			offered = append(offered, o.atoms[t])
+		}
+		if o.latin1 != nil {
+			offered = append(offered, xproto.AtomString)
 		}
 		data := make([]byte, 4*len(offered))
 		for i, a := range offered {
@@ -189,16 +239,19 @@ func (o *selectionOwner) write(win xproto.Window, prop, target xproto.Atom) bool
 		xproto.ChangeProperty(o.conn, xproto.PropModeReplace, win, prop, xproto.AtomAtom, 32, uint32(len(offered)), data)
 	case target == o.atoms["x-kde-passwordManagerHint"]:
 		xproto.ChangeProperty(o.conn, xproto.PropModeReplace, win, prop, target, 8, 6, []byte("secret"))
-	case target == xproto.AtomString || o.isText(target):
-		typ := target
-		if target == o.atoms["TEXT"] {
+	case target == xproto.AtomString && o.latin1 != nil || o.isText(target):
+		typ, data := target, o.text
+		switch target {
+		case o.atoms["TEXT"]:
 			typ = o.atoms["UTF8_STRING"]
+		case xproto.AtomString:
+			data = o.latin1
 		}
-		if len(o.text) <= chunk {
-			xproto.ChangeProperty(o.conn, xproto.PropModeReplace, win, prop, typ, 8, uint32(len(o.text)), o.text)
+		if len(data) <= chunk {
+			xproto.ChangeProperty(o.conn, xproto.PropModeReplace, win, prop, typ, 8, uint32(len(data)), data)
 			return true
 		}
-		o.startPieces(win, prop, typ)
+		o.startPieces(win, prop, typ, data)
 	default:
 		return false
 	}
@@ -217,19 +270,19 @@ func (o *selectionOwner) isText(target xproto.Atom) bool {
 // startPieces begins an INCR transfer: the requestor deletes the property
 // after reading each piece, and the PropertyNotify that causes asks for the
 // next; an empty piece ends it.
-func (o *selectionOwner) startPieces(win xproto.Window, prop, typ xproto.Atom) {
+func (o *selectionOwner) startPieces(win xproto.Window, prop, typ xproto.Atom, data []byte) {
 	key := transferKey{win, prop}
 	if _, ok := o.transfers[key]; !ok {
 		o.order = append(o.order, key)
 	}
-	o.transfers[key] = &transfer{typ: typ}
+	o.transfers[key] = &transfer{typ: typ, data: data}
 	if len(o.order) > maxTransfers {
 		delete(o.transfers, o.order[0])
 		o.order = o.order[1:]
 	}
 	xproto.ChangeWindowAttributes(o.conn, win, xproto.CwEventMask, []uint32{xproto.EventMaskPropertyChange})
 	size := make([]byte, 4)
-	xgb.Put32(size, uint32(len(o.text)))
+	xgb.Put32(size, uint32(len(data)))
 	xproto.ChangeProperty(o.conn, xproto.PropModeReplace, win, prop, o.atoms["INCR"], 32, 1, size)
 }
 
@@ -238,8 +291,8 @@ func (o *selectionOwner) nextPiece(key transferKey) {
 	if !ok {
 		return
 	}
-	end := min(t.offset+chunk, len(o.text))
-	piece := o.text[t.offset:end]
+	end := min(t.offset+chunk, len(t.data))
+	piece := t.data[t.offset:end]
 	xproto.ChangeProperty(o.conn, xproto.PropModeReplace, key.win, key.prop, t.typ, 8, uint32(len(piece)), piece)
 	if len(piece) == 0 {
 		delete(o.transfers, key)
@@ -250,4 +303,17 @@ func (o *selectionOwner) nextPiece(key transferKey) {
 		return
 	}
 	t.offset = end
+}
+
+// toLatin1 converts UTF-8 text to ISO 8859-1, or returns nil when a
+// character has no Latin-1 form.
+func toLatin1(text []byte) []byte {
+	out := make([]byte, 0, len(text))
+	for _, r := range string(text) {
+		if r > 0xff || r == utf8.RuneError {
+			return nil
+		}
+		out = append(out, byte(r))
+	}
+	return out
 }
