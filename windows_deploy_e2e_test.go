@@ -355,53 +355,81 @@ func (w *wineWorld) localAppData(t *testing.T) string {
 	return ""
 }
 
-// Logoff: Wine's "wineboot --end-session" sends WM_QUERYENDSESSION and
-// WM_ENDSESSION to every top-level window, as Windows does at logoff and
-// Restart Manager does for an installer. Windows need a display (Xvfb) and
-// a desktop made with it: earlier tests' programs made the prefix's default
-// desktop without one, so the tray and wineboot share a desktop of their own.
-func TestSessionEndSignsOutUnderWine(t *testing.T) {
-	w := newWineWorld(t)
+// trayOnDesktop starts the Windows tray on a display (Xvfb) and a Wine
+// desktop of its own: windows need one, and earlier tests' programs made
+// the prefix's default desktop without a display. It returns the desktop
+// argument (for programs that must share it) and the tray's log file.
+func trayOnDesktop(t *testing.T, w *wineWorld, name string) (desktop, logFile string) {
 	display := testrig.Xvfb(t)
 	env := w.env
 	w.env = append(append([]string{}, env...), "DISPLAY="+display)
-	defer func() { w.env = env }()
-	desktop := "/desktop=heidi-session-test,320x200"
+	t.Cleanup(func() { w.env = env })
+	desktop = "/desktop=" + name + ",320x200"
 	tray := exec.Command("timeout", "300", "wine", "explorer", desktop, w.exe, "run")
 	tray.Env = w.env
 	if err := tray.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { tray.Process.Kill(); tray.Wait() }()
-	defer w.wine("", w.exe, "quit")
+	t.Cleanup(func() { tray.Process.Kill(); tray.Wait() })
+	t.Cleanup(func() { w.wine("", w.exe, "quit") })
 	w.waitTray("0.1.0-dev")
-	logFile := filepath.Join(w.localAppData(t), "heidi-tray", "logs", "heidi-tray.log")
+	logFile = filepath.Join(w.localAppData(t), "heidi-tray", "logs", "heidi-tray.log")
 	logData, _ := os.ReadFile(logFile)
-	if i := strings.LastIndex(string(logData), "heidi-tray started"); i < 0 || strings.Contains(string(logData[i:]), "no window for session-end messages") {
-		t.Fatalf("the tray made no window for session-end messages:\n%s", logData)
-	}
 	// This run's start-up lines: after the previous run's "started".
 	i := strings.LastIndex(string(logData), "heidi-tray started")
+	if i < 0 {
+		t.Fatalf("the tray logged no start:\n%s", logData)
+	}
 	thisRun := string(logData[strings.LastIndex(string(logData[:i]), "heidi-tray started")+1 : i])
+	if strings.Contains(thisRun, "no window for session-end messages") {
+		t.Fatalf("the tray made no window for session-end messages:\n%s", logData)
+	}
 	if strings.Contains(thisRun, "session unlocks will not prefetch") {
 		t.Fatalf("the tray did not watch for session unlocks:\n%s", logData)
 	}
+	return desktop, logFile
+}
+
+// waitSignedOutAndStopped waits for the log line why and a logout after
+// it, then for the tray to be gone.
+func waitSignedOutAndStopped(t *testing.T, w *wineWorld, logFile, why string) {
+	var logData []byte
+	done := func() bool {
+		logData, _ = os.ReadFile(logFile)
+		i := strings.LastIndex(string(logData), why)
+		return i >= 0 && strings.Contains(string(logData[i:]), `"msg":"logout"`)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !done(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no sign-out after %q:\n%s", why, logData)
+		}
+	}
+	w.waitTray("")
+}
+
+// Logoff: Wine's "wineboot --end-session" sends WM_QUERYENDSESSION and
+// WM_ENDSESSION to every top-level window, as Windows does at logoff and
+// Restart Manager does for an installer: the tray signs out first, then
+// stops (or Windows, here wineboot, ends it once WM_ENDSESSION returned).
+func TestSessionEndSignsOutUnderWine(t *testing.T) {
+	w := newWineWorld(t)
+	desktop, logFile := trayOnDesktop(t, w, "heidi-session-test")
 	if r := w.wine("", "explorer", desktop, "wineboot", "--end-session"); r.code != 0 {
 		t.Fatalf("wineboot --end-session: %+v", r)
 	}
-	signedOutAndStopped := func() bool {
-		logData, _ = os.ReadFile(logFile)
-		i := strings.LastIndex(string(logData), "the Windows session is ending; signing out of Heidi")
-		return i >= 0 && strings.Contains(string(logData[i:]), `"msg":"logout"`)
+	waitSignedOutAndStopped(t, w, logFile, "the Windows session is ending; signing out of Heidi")
+}
+
+// taskkill without /F posts WM_CLOSE to the tray's top-level windows, as a
+// script stopping it politely would: the tray signs out and quits (before,
+// its hidden windows were destroyed and it ran on without them).
+func TestTaskkillClosesTheTrayUnderWine(t *testing.T) {
+	w := newWineWorld(t)
+	desktop, logFile := trayOnDesktop(t, w, "heidi-taskkill-test")
+	if r := w.wine("", "explorer", desktop, "taskkill", "/im", "heidi-tray.exe"); r.code != 0 {
+		t.Fatalf("taskkill: %+v", r)
 	}
-	for deadline := time.Now().Add(20 * time.Second); !signedOutAndStopped(); time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no sign-out at the session's end:\n%s", logData)
-		}
-	}
-	// Then it stops, or Windows (here wineboot) ends it once WM_ENDSESSION
-	// has returned: signing out had to happen before.
-	w.waitTray("")
+	waitSignedOutAndStopped(t, w, logFile, "asked to close (WM_CLOSE)")
 }
 
 // guideCommands are the commands of docs/windows.md's ```bat blocks, in

@@ -18,6 +18,7 @@ import (
 var procRegisterApplicationRestart = windows.NewLazySystemDLL("kernel32.dll").NewProc("RegisterApplicationRestart")
 
 const (
+	wmClose            = 0x0010
 	wmQueryEndSession  = 0x0011
 	wmEndSession       = 0x0016
 	endSessionCloseApp = 0x00000001 // lParam: Restart Manager closes the app
@@ -25,9 +26,10 @@ const (
 	restartNoCrash, restartNoHang, restartNoReboot = 1, 2, 8
 )
 
-// onSessionEnd calls signOut when the session ends or Restart Manager
-// closes the tray, and asks Restart Manager to start it again after an
-// update. The returned function removes the window.
+// onSessionEnd calls signOut when the session ends, Restart Manager closes
+// the tray or something sends its window WM_CLOSE, and asks Restart Manager
+// to start it again after an update. The returned function removes the
+// window.
 func onSessionEnd(log *slog.Logger, signOut func()) func() {
 	if p, err := windows.UTF16PtrFromString("run"); err == nil && procRegisterApplicationRestart.Find() == nil {
 		procRegisterApplicationRestart.Call(uintptr(unsafe.Pointer(p)), restartNoCrash|restartNoHang|restartNoReboot)
@@ -48,6 +50,15 @@ func onSessionEnd(log *slog.Logger, signOut func()) func() {
 			}
 			log.Info("the Windows session is ending; signing out of Heidi", "by", why)
 			signOut() // before returning: Windows may end the process after that
+			return 0, true
+		case wmClose:
+			// taskkill without /F, or a script closing the tray's windows:
+			// a request to quit, done as 'heidi-tray quit' does it.
+			if !signedOut {
+				signedOut = true
+				log.Info("asked to close (WM_CLOSE); signing out of Heidi and stopping")
+				signOut()
+			}
 			return 0, true
 		}
 		return 0, false

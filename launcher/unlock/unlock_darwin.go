@@ -15,18 +15,25 @@ import "sync"
 // CoreFoundation delivers it on the main thread's run loop, which the tray's
 // menu runs; the callback only hands it to the watcher's goroutine.
 
-var current struct {
-	sync.Mutex
-	ch chan struct{}
-}
+// watchers: one CoreFoundation observer for the process, however many
+// watchers (tests make several). The callback takes only watchers' lock;
+// observing and ignoring happen under cfMu, outside it, so the main
+// thread's callback never waits on a CoreFoundation call of ours.
+var (
+	cfMu     sync.Mutex
+	watchers struct {
+		sync.Mutex
+		chans map[chan struct{}]struct{}
+	}
+)
 
 //export heidiTrayScreenUnlocked
 func heidiTrayScreenUnlocked() {
-	current.Lock()
-	defer current.Unlock()
-	if current.ch != nil {
+	watchers.Lock()
+	defer watchers.Unlock()
+	for ch := range watchers.chans {
 		select {
-		case current.ch <- struct{}{}:
+		case ch <- struct{}{}:
 		default: // one pending unlock is enough
 		}
 	}
@@ -40,10 +47,18 @@ type cfWatcher struct {
 
 func watch(onUnlock func()) (Watcher, error) {
 	w := &cfWatcher{ch: make(chan struct{}, 1), done: make(chan struct{})}
-	current.Lock()
-	current.ch = w.ch
-	current.Unlock()
-	C.heidiTrayObserveUnlock()
+	cfMu.Lock()
+	defer cfMu.Unlock()
+	watchers.Lock()
+	first := len(watchers.chans) == 0
+	if watchers.chans == nil {
+		watchers.chans = map[chan struct{}]struct{}{}
+	}
+	watchers.chans[w.ch] = struct{}{}
+	watchers.Unlock()
+	if first {
+		C.heidiTrayObserveUnlock()
+	}
 	go func() { // owned by Stop
 		defer close(w.done)
 		for range w.ch {
@@ -55,11 +70,16 @@ func watch(onUnlock func()) (Watcher, error) {
 
 func (w *cfWatcher) Stop() {
 	w.once.Do(func() {
-		C.heidiTrayIgnoreUnlock()
-		current.Lock()
-		current.ch = nil
+		cfMu.Lock()
+		watchers.Lock()
+		delete(watchers.chans, w.ch)
 		close(w.ch)
-		current.Unlock()
+		last := len(watchers.chans) == 0
+		watchers.Unlock()
+		if last {
+			C.heidiTrayIgnoreUnlock()
+		}
+		cfMu.Unlock()
 		<-w.done
 	})
 }

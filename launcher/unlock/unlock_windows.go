@@ -78,16 +78,15 @@ func register(hwnd uintptr) error {
 }
 
 // retry registers once the session services answer (they start shortly
-// after logon, when a Run key may already have started the tray).
+// after logon, when a Run key may already have started the tray). It does
+// not give up: one call per 30 s at most costs nothing.
 func (w *wtsWatcher) retry() {
 	defer close(w.done)
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for range 60 {
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
 		select {
 		case <-w.stop:
 			return
-		case <-t.C:
+		case <-time.After(wait):
 			if register(w.win.HWND()) == nil {
 				return
 			}

@@ -24,6 +24,10 @@ var (
 const (
 	wmDestroy = 0x0002
 	wmClose   = 0x0010
+	// wmRemove is Close's own message. WM_CLOSE comes from outside
+	// (taskkill without /F posts it to every top-level window): it goes to
+	// the handler, and is ignored unless the handler takes it.
+	wmRemove = 0x8000 + 0x48 // WM_APP + 'H'
 )
 
 // Handler answers one message. handled=false passes it to DefWindowProc.
@@ -49,7 +53,7 @@ var (
 
 func dispatch(hwnd uintptr, msg uint32, wParam, lParam uintptr) uintptr {
 	switch msg {
-	case wmClose:
+	case wmRemove:
 		procDestroyWindow.Call(hwnd)
 		return 0
 	case wmDestroy:
@@ -61,6 +65,9 @@ func dispatch(hwnd uintptr, msg uint32, wParam, lParam uintptr) uintptr {
 		if r, handled := h.(Handler)(msg, wParam, lParam); handled {
 			return r
 		}
+	}
+	if msg == wmClose {
+		return 0 // DefWindowProc would destroy the window
 	}
 	r, _, _ := procDefWindowProcW.Call(hwnd, uintptr(msg), wParam, lParam)
 	return r
@@ -145,7 +152,7 @@ func (w *Window) HWND() uintptr { return w.hwnd }
 // Close destroys the window and waits for its thread to end.
 func (w *Window) Close() {
 	w.once.Do(func() {
-		procPostMessageW.Call(w.hwnd, wmClose, 0, 0)
+		procPostMessageW.Call(w.hwnd, wmRemove, 0, 0)
 		<-w.done
 	})
 }
