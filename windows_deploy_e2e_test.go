@@ -380,11 +380,11 @@ func trayOnDesktop(t *testing.T, w *wineWorld, name string) (desktop, logFile st
 	if i < 0 {
 		t.Fatalf("the tray logged no start:\n%s", logData)
 	}
-	thisRun := string(logData[strings.LastIndex(string(logData[:i]), "heidi-tray started")+1 : i])
-	if strings.Contains(thisRun, "no window for session-end messages") {
+	if strings.Contains(string(logData[i:]), "no window for session-end messages") { // made after "started"
 		t.Fatalf("the tray made no window for session-end messages:\n%s", logData)
 	}
-	if strings.Contains(thisRun, "session unlocks will not prefetch") {
+	thisRun := string(logData[strings.LastIndex(string(logData[:i]), "heidi-tray started")+1 : i])
+	if strings.Contains(thisRun, "session unlocks will not prefetch") { // before "started"
 		t.Fatalf("the tray did not watch for session unlocks:\n%s", logData)
 	}
 	return desktop, logFile

@@ -79,13 +79,14 @@ type listener struct {
 	check func(net.Conn) error
 	log   *slog.Logger
 
-	start     sync.Once
-	closeOnce sync.Once
-	ready     chan net.Conn // attributed connections
-	errs      chan error    // from the wrapped Accept
-	done      chan struct{} // closed by Close
-	slots     chan struct{}
-	wg        sync.WaitGroup // the accept loop and the checks
+	life    sync.Mutex // starting the accept loop vs Close
+	started bool
+	closed  bool
+	ready   chan net.Conn // attributed connections
+	errs    chan error    // from the wrapped Accept
+	done    chan struct{} // closed by Close
+	slots   chan struct{}
+	wg      sync.WaitGroup // the accept loop and the checks
 
 	mu         sync.Mutex
 	lastLog    time.Time
@@ -93,10 +94,13 @@ type listener struct {
 }
 
 func (l *listener) Accept() (net.Conn, error) {
-	l.start.Do(func() {
+	l.life.Lock()
+	if !l.started && !l.closed {
+		l.started = true
 		l.wg.Add(1)
 		go l.acceptLoop()
-	})
+	}
+	l.life.Unlock()
 	select {
 	case c := <-l.ready:
 		return c, nil
@@ -147,12 +151,16 @@ func (l *listener) acceptLoop() {
 }
 
 func (l *listener) Close() error {
-	err := net.ErrClosed
-	l.closeOnce.Do(func() {
-		close(l.done)
-		err = l.Listener.Close()
-		l.wg.Wait()
-	})
+	l.life.Lock()
+	if l.closed {
+		l.life.Unlock()
+		return net.ErrClosed
+	}
+	l.closed = true
+	close(l.done)
+	l.life.Unlock()
+	err := l.Listener.Close()
+	l.wg.Wait()
 	return err
 }
 
