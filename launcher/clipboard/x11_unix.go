@@ -69,6 +69,10 @@ type transfer struct {
 	typ    xproto.Atom
 	data   []byte
 	offset int
+	// ours counts our writes to the property whose PropertyNotify has not
+	// come back yet. A new value we did not write means someone else (the
+	// next owner) answers into that property now: the transfer is over.
+	ours int
 }
 
 var atomNames = []string{"CLIPBOARD", "TARGETS", "INCR", "UTF8_STRING", "TEXT", "text/plain;charset=utf-8", "text/plain", "x-kde-passwordManagerHint"}
@@ -183,8 +187,11 @@ func (o *selectionOwner) serve() {
 				o.answer(e)
 			}
 		case xproto.PropertyNotifyEvent:
+			key := transferKey{e.Window, e.Atom}
 			if e.State == xproto.PropertyDelete {
-				o.nextPiece(transferKey{e.Window, e.Atom})
+				o.nextPiece(key)
+			} else {
+				o.written(key)
 			}
 		case xproto.SelectionClearEvent:
 			// Another owner (a newer note, or another program) has the
@@ -223,6 +230,7 @@ func (o *selectionOwner) notify(e xproto.SelectionRequestEvent, prop xproto.Atom
 }
 
 func (o *selectionOwner) write(win xproto.Window, prop, target xproto.Atom) bool {
+	o.endTransfer(transferKey{win, prop}) // a requestor that asks again has given up the last one
 	switch {
 	case target == o.atoms["TARGETS"]:
 		offered := []xproto.Atom{o.atoms["TARGETS"], o.atoms["x-kde-passwordManagerHint"]}
@@ -272,13 +280,10 @@ func (o *selectionOwner) isText(target xproto.Atom) bool {
 // next; an empty piece ends it.
 func (o *selectionOwner) startPieces(win xproto.Window, prop, typ xproto.Atom, data []byte) {
 	key := transferKey{win, prop}
-	if _, ok := o.transfers[key]; !ok {
-		o.order = append(o.order, key)
-	}
-	o.transfers[key] = &transfer{typ: typ, data: data}
+	o.order = append(o.order, key)
+	o.transfers[key] = &transfer{typ: typ, data: data, ours: 1}
 	if len(o.order) > maxTransfers {
-		delete(o.transfers, o.order[0])
-		o.order = o.order[1:]
+		o.endTransfer(o.order[0])
 	}
 	xproto.ChangeWindowAttributes(o.conn, win, xproto.CwEventMask, []uint32{xproto.EventMaskPropertyChange})
 	size := make([]byte, 4)
@@ -286,23 +291,46 @@ func (o *selectionOwner) startPieces(win xproto.Window, prop, typ xproto.Atom, d
 	xproto.ChangeProperty(o.conn, xproto.PropModeReplace, win, prop, o.atoms["INCR"], 32, 1, size)
 }
 
+// nextPiece answers the requestor's delete of the last piece (or of the
+// INCR header) with the next.
 func (o *selectionOwner) nextPiece(key transferKey) {
 	t, ok := o.transfers[key]
-	if !ok {
-		return
+	if !ok || t.ours > 0 {
+		return // not ours, or a delete of something written before our last piece
 	}
 	end := min(t.offset+chunk, len(t.data))
 	piece := t.data[t.offset:end]
 	xproto.ChangeProperty(o.conn, xproto.PropModeReplace, key.win, key.prop, t.typ, 8, uint32(len(piece)), piece)
 	if len(piece) == 0 {
-		delete(o.transfers, key)
-		o.order = slices.DeleteFunc(o.order, func(k transferKey) bool { return k == key })
-		if !slices.ContainsFunc(o.order, func(k transferKey) bool { return k.win == key.win }) {
-			xproto.ChangeWindowAttributes(o.conn, key.win, xproto.CwEventMask, []uint32{xproto.EventMaskNoEvent})
-		}
+		o.endTransfer(key)
 		return
 	}
 	t.offset = end
+	t.ours++
+}
+
+// written: the property got a new value, ours or another owner's.
+func (o *selectionOwner) written(key transferKey) {
+	t, ok := o.transfers[key]
+	if !ok {
+		return
+	}
+	if t.ours > 0 {
+		t.ours--
+		return
+	}
+	o.endTransfer(key) // another owner writes there now: never mix our note into it
+}
+
+func (o *selectionOwner) endTransfer(key transferKey) {
+	if _, ok := o.transfers[key]; !ok {
+		return
+	}
+	delete(o.transfers, key)
+	o.order = slices.DeleteFunc(o.order, func(k transferKey) bool { return k == key })
+	if !slices.ContainsFunc(o.order, func(k transferKey) bool { return k.win == key.win }) {
+		xproto.ChangeWindowAttributes(o.conn, key.win, xproto.CwEventMask, []uint32{xproto.EventMaskNoEvent})
+	}
 }
 
 // toLatin1 converts UTF-8 text to ISO 8859-1, or returns nil when a

@@ -176,7 +176,9 @@ func (s *Server) Origin() string { return s.origin }
 // user (on a shared host every user can reach 127.0.0.1), at most MaxConns
 // at a time.
 func (s *Server) Serve(l net.Listener) error {
-	l = bounded.Listener(peeruser.Listener(l, s.opt.Log), MaxConns)
+	// The cap is under the peer check: a connection being checked holds a
+	// slot, and one refused gives it back when closed.
+	l = peeruser.Listener(bounded.Listener(l, MaxConns), s.opt.Log)
 	if err := s.hs.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
