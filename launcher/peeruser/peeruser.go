@@ -12,6 +12,7 @@
 package peeruser
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,12 +31,14 @@ var ErrUnattributed = errors.New("the connection could not be attributed to an O
 // Check returns nil if the peer of c, a TCP connection this process accepted
 // on a loopback address, belongs to this process's OS user; otherwise an
 // error wrapping ErrOtherUser or ErrUnattributed.
-func Check(c net.Conn) error {
+func Check(c net.Conn) error { return check(context.Background(), c) }
+
+func check(ctx context.Context, c net.Conn) error {
 	local, peer, err := addrs(c)
 	if err != nil {
 		return err
 	}
-	return checkPeer(local, peer)
+	return checkPeer(ctx, local, peer)
 }
 
 func addrs(c net.Conn) (local, peer netip.AddrPort, err error) {
@@ -66,18 +69,21 @@ func Listener(l net.Listener, log *slog.Logger) net.Listener {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return newListener(l, Check, log)
+	return newListener(l, check, log)
 }
 
-func newListener(l net.Listener, check func(net.Conn) error, log *slog.Logger) *listener {
-	return &listener{Listener: l, check: check, log: log,
+func newListener(l net.Listener, check func(context.Context, net.Conn) error, log *slog.Logger) *listener {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &listener{Listener: l, check: check, log: log, ctx: ctx, cancel: cancel,
 		ready: make(chan net.Conn), errs: make(chan error), done: make(chan struct{}), slots: make(chan struct{}, maxChecking)}
 }
 
 type listener struct {
 	net.Listener
-	check func(net.Conn) error
-	log   *slog.Logger
+	check  func(context.Context, net.Conn) error
+	log    *slog.Logger
+	ctx    context.Context // ends at Close: checks still running give up
+	cancel context.CancelFunc
 
 	life    sync.Mutex // starting the accept loop vs Close
 	started bool
@@ -136,7 +142,7 @@ func (l *listener) acceptLoop() {
 		go func() {
 			defer l.wg.Done()
 			defer func() { <-l.slots }()
-			if err := l.check(c); err != nil {
+			if err := l.check(l.ctx, c); err != nil {
 				l.refused(c.RemoteAddr(), err)
 				c.Close()
 				return
@@ -158,6 +164,7 @@ func (l *listener) Close() error {
 	}
 	l.closed = true
 	close(l.done)
+	l.cancel()
 	l.life.Unlock()
 	err := l.Listener.Close()
 	l.wg.Wait()

@@ -20,8 +20,8 @@ import (
 // per browser connection, off the accept loop (Listener). An IPv6 socket
 // connecting to 127.0.0.1 shows as [::ffff:127.0.0.1] and is refused: the
 // page's browsers connect over IPv4 to the address they were given.
-func checkPeer(local, peer netip.AddrPort) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+func checkPeer(ctx context.Context, local, peer netip.AddrPort) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/usr/sbin/lsof", "-nP", "-a", "-u", strconv.Itoa(os.Getuid()),
 		"-iTCP@"+lsofHost(peer.Addr())+":"+strconv.Itoa(int(peer.Port())), "-Fn")

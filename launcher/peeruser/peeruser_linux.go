@@ -3,6 +3,7 @@ package peeruser
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,7 +20,7 @@ import (
 // owner with this process's uid: first by an exact sock_diag lookup (one
 // netlink round trip, however many sockets the host has), else by reading
 // /proc/net/tcp{,6}, e.g. where netlink sock_diag is not available.
-func checkPeer(local, peer netip.AddrPort) error {
+func checkPeer(_ context.Context, local, peer netip.AddrPort) error {
 	uid, err := socketUID(peer, local)
 	if err != nil {
 		return err

@@ -3,11 +3,12 @@
 package peeruser
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 )
 
 // checkPeer: this OS has no socket-owner lookup here, so nothing is attributed.
-func checkPeer(local, peer netip.AddrPort) error {
+func checkPeer(_ context.Context, local, peer netip.AddrPort) error {
 	return fmt.Errorf("%w: not supported on this OS", ErrUnattributed)
 }

@@ -2,6 +2,7 @@ package peeruser
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -193,7 +194,7 @@ func TestSlowCheckDelaysOnlyItsConnection(t *testing.T) {
 	}
 	release := make(chan struct{})
 	var slowPort atomic.Int32
-	l := newListener(ln, func(c net.Conn) error {
+	l := newListener(ln, func(_ context.Context, c net.Conn) error {
 		if c.RemoteAddr().(*net.TCPAddr).Port == int(slowPort.Load()) {
 			<-release
 		}
@@ -243,5 +244,39 @@ func TestSlowCheckDelaysOnlyItsConnection(t *testing.T) {
 	}
 	if _, ok := <-accepted; ok {
 		t.Fatal("Accept returned a connection after Close")
+	}
+}
+
+// Close does not wait out a check that is still running (lsof's timeout
+// on macOS): the check's context ends, and Close returns.
+func TestCloseEndsRunningChecks(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checking := make(chan struct{})
+	l := newListener(ln, func(ctx context.Context, c net.Conn) error {
+		close(checking)
+		<-ctx.Done() // a check that would otherwise never end
+		return ctx.Err()
+	}, slog.New(slog.DiscardHandler))
+	go l.Accept()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	<-checking
+	closed := make(chan struct{})
+	go func() { l.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for a check that waits for its context")
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the connection whose check was cut short was served")
 	}
 }

@@ -1,6 +1,7 @@
 package peeruser
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,7 +18,7 @@ import (
 // process (GetExtendedTcpTable), then compares that process's token user
 // with this process's. A process this user may not even query belongs to
 // someone else.
-func checkPeer(local, peer netip.AddrPort) error {
+func checkPeer(_ context.Context, local, peer netip.AddrPort) error {
 	var pid uint32
 	var found bool
 	// A connection made a moment ago can show without its owner yet (pid

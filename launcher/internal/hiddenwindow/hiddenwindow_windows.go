@@ -49,12 +49,15 @@ var (
 	wndProcOnce sync.Once
 	wndProc     uintptr
 	handlers    sync.Map // hwnd -> Handler
+	removing    sync.Map // hwnd -> struct{}: Close asked (wmRemove from anyone else is ignored)
 )
 
 func dispatch(hwnd uintptr, msg uint32, wParam, lParam uintptr) uintptr {
 	switch msg {
 	case wmRemove:
-		procDestroyWindow.Call(hwnd)
+		if _, ok := removing.LoadAndDelete(hwnd); ok {
+			procDestroyWindow.Call(hwnd)
+		}
 		return 0
 	case wmDestroy:
 		handlers.Delete(hwnd)
@@ -152,6 +155,7 @@ func (w *Window) HWND() uintptr { return w.hwnd }
 // Close destroys the window and waits for its thread to end.
 func (w *Window) Close() {
 	w.once.Do(func() {
+		removing.Store(w.hwnd, struct{}{})
 		procPostMessageW.Call(w.hwnd, wmRemove, 0, 0)
 		<-w.done
 	})
