@@ -48,7 +48,7 @@ func TestX11ClipboardIsMarkedSensitive(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets := strings.Fields(xclipOut(t, "TARGETS"))
-	for _, want := range []string{"x-kde-passwordManagerHint", "UTF8_STRING", "text/plain;charset=utf-8"} {
+	for _, want := range []string{"x-kde-passwordManagerHint", "UTF8_STRING", "text/plain;charset=utf-8", "TIMESTAMP"} {
 		if !slices.Contains(targets, want) {
 			t.Errorf("the clipboard does not offer %s: %v", want, targets)
 		}
@@ -60,6 +60,9 @@ func TestX11ClipboardIsMarkedSensitive(t *testing.T) {
 		if got := xclipOut(t, target); got != note {
 			t.Errorf("target %q: %q, want %q", target, got, note)
 		}
+	}
+	if ts := xclipOut(t, "TIMESTAMP"); ts == "" {
+		t.Error("TIMESTAMP answered empty")
 	}
 	if err := exec.Command("xclip", "-o", "-selection", "clipboard", "-t", "image/png").Run(); err == nil {
 		t.Error("a target not offered was answered")

@@ -52,7 +52,8 @@ type selectionOwner struct {
 	conn      *xgb.Conn
 	win       xproto.Window
 	text      []byte
-	latin1    []byte // the text as STRING, or nil when it is not Latin-1
+	latin1    []byte           // the text as STRING, or nil when it is not Latin-1
+	since     xproto.Timestamp // when it took the clipboard (the server's clock)
 	atoms     map[string]xproto.Atom
 	transfers map[transferKey]*transfer
 	order     []transferKey
@@ -75,7 +76,7 @@ type transfer struct {
 	ours int
 }
 
-var atomNames = []string{"CLIPBOARD", "TARGETS", "INCR", "UTF8_STRING", "TEXT", "text/plain;charset=utf-8", "text/plain", "x-kde-passwordManagerHint"}
+var atomNames = []string{"CLIPBOARD", "TARGETS", "TIMESTAMP", "INTEGER", "INCR", "_HEIDI_TRAY_TIME", "UTF8_STRING", "TEXT", "text/plain;charset=utf-8", "text/plain", "x-kde-passwordManagerHint"}
 
 // textTargets are the targets answered with the note's UTF-8 text. STRING
 // (Latin-1) is offered only when the note is Latin-1, converted: a note
@@ -151,12 +152,24 @@ func (o *selectionOwner) setUp() error {
 	}
 	screen := xproto.Setup(o.conn).DefaultScreen(o.conn)
 	if err := xproto.CreateWindowChecked(o.conn, 0, win, screen.Root, 0, 0, 1, 1, 0,
-		xproto.WindowClassInputOnly, 0, 0, nil).Check(); err != nil {
+		xproto.WindowClassInputOnly, 0, xproto.CwEventMask, []uint32{xproto.EventMaskPropertyChange}).Check(); err != nil {
 		return fmt.Errorf("X window: %w", err)
 	}
 	o.win = win
+	// ICCCM: take the selection at a real server time, not CurrentTime; an
+	// empty append to a property of our own makes the server tell us one.
+	xproto.ChangeProperty(o.conn, xproto.PropModeAppend, win, o.atoms["_HEIDI_TRAY_TIME"], xproto.AtomString, 8, 0, nil)
+	for o.since == 0 {
+		ev, err := o.conn.WaitForEvent()
+		if ev == nil && err == nil {
+			return errors.New("the X server closed the connection")
+		}
+		if pn, ok := ev.(xproto.PropertyNotifyEvent); ok && pn.Window == win {
+			o.since = pn.Time
+		}
+	}
 	clip := o.atoms["CLIPBOARD"]
-	if err := xproto.SetSelectionOwnerChecked(o.conn, win, clip, xproto.TimeCurrentTime).Check(); err != nil {
+	if err := xproto.SetSelectionOwnerChecked(o.conn, win, clip, o.since).Check(); err != nil {
 		return fmt.Errorf("taking the clipboard: %w", err)
 	}
 	r, err := xproto.GetSelectionOwner(o.conn, clip).Reply()
@@ -233,7 +246,7 @@ func (o *selectionOwner) write(win xproto.Window, prop, target xproto.Atom) bool
 	o.endTransfer(transferKey{win, prop}) // a requestor that asks again has given up the last one
 	switch {
 	case target == o.atoms["TARGETS"]:
-		offered := []xproto.Atom{o.atoms["TARGETS"], o.atoms["x-kde-passwordManagerHint"]}
+		offered := []xproto.Atom{o.atoms["TARGETS"], o.atoms["TIMESTAMP"], o.atoms["x-kde-passwordManagerHint"]}
 		for _, t := range textTargets {
 			offered = append(offered, o.atoms[t])
 		}
@@ -245,6 +258,10 @@ func (o *selectionOwner) write(win xproto.Window, prop, target xproto.Atom) bool
 			xgb.Put32(data[4*i:], uint32(a)) // in the connection's byte order
 		}
 		xproto.ChangeProperty(o.conn, xproto.PropModeReplace, win, prop, xproto.AtomAtom, 32, uint32(len(offered)), data)
+	case target == o.atoms["TIMESTAMP"]:
+		data := make([]byte, 4)
+		xgb.Put32(data, uint32(o.since))
+		xproto.ChangeProperty(o.conn, xproto.PropModeReplace, win, prop, o.atoms["INTEGER"], 32, 1, data)
 	case target == o.atoms["x-kde-passwordManagerHint"]:
 		xproto.ChangeProperty(o.conn, xproto.PropModeReplace, win, prop, target, 8, 6, []byte("secret"))
 	case target == xproto.AtomString && o.latin1 != nil || o.isText(target):
