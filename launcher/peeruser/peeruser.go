@@ -75,7 +75,7 @@ func Listener(l net.Listener, log *slog.Logger) net.Listener {
 func newListener(l net.Listener, check func(context.Context, net.Conn) error, log *slog.Logger) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &listener{Listener: l, check: check, log: log, ctx: ctx, cancel: cancel,
-		ready: make(chan net.Conn), errs: make(chan error), done: make(chan struct{}), slots: make(chan struct{}, maxChecking)}
+		ready: make(chan net.Conn), errs: make(chan error), asking: make(chan struct{}), done: make(chan struct{}), slots: make(chan struct{}, maxChecking)}
 }
 
 type listener struct {
@@ -90,6 +90,7 @@ type listener struct {
 	closed  bool
 	ready   chan net.Conn // attributed connections
 	errs    chan error    // from the wrapped Accept
+	asking  chan struct{} // unbuffered: a caller is waiting in Accept
 	done    chan struct{} // closed by Close
 	slots   chan struct{}
 	wg      sync.WaitGroup // the accept loop and the checks
@@ -107,13 +108,16 @@ func (l *listener) Accept() (net.Conn, error) {
 		go l.acceptLoop()
 	}
 	l.life.Unlock()
-	select {
-	case c := <-l.ready:
-		return c, nil
-	case err := <-l.errs:
-		return nil, err
-	case <-l.done:
-		return nil, net.ErrClosed
+	for {
+		select {
+		case c := <-l.ready:
+			return c, nil
+		case err := <-l.errs:
+			return nil, err
+		case l.asking <- struct{}{}: // the loop resumes for this call
+		case <-l.done:
+			return nil, net.ErrClosed
+		}
 	}
 }
 
@@ -128,6 +132,13 @@ func (l *listener) acceptLoop() {
 				return
 			}
 			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Accept again only once a caller waits: http.Server backs off
+			// after a temporary error (EMFILE), then must see a fresh result.
+			select {
+			case <-l.asking:
+			case <-l.done:
 				return
 			}
 			continue

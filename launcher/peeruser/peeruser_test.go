@@ -280,3 +280,53 @@ func TestCloseEndsRunningChecks(t *testing.T) {
 		t.Fatal("the connection whose check was cut short was served")
 	}
 }
+
+// scriptedListener's Accept returns what the test feeds it, and records
+// when it was called.
+type scriptedListener struct {
+	net.Listener
+	results chan error
+	calls   chan time.Time
+}
+
+func (s *scriptedListener) Accept() (net.Conn, error) {
+	s.calls <- time.Now()
+	err, ok := <-s.results
+	if !ok {
+		return nil, net.ErrClosed
+	}
+	return nil, err
+}
+
+func (s *scriptedListener) Close() error { return nil }
+
+type temporary struct{}
+
+func (temporary) Error() string   { return "too many open files" }
+func (temporary) Timeout() bool   { return false }
+func (temporary) Temporary() bool { return true }
+
+// After an error (EMFILE, which http.Server waits out and retries), the
+// wrapped listener is asked again only when a caller asks: the retry sees
+// a fresh result, not one taken while the caller was backing off.
+func TestAcceptErrorsAreFresh(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	s := &scriptedListener{results: make(chan error, 2), calls: make(chan time.Time, 4)}
+	l := newListener(s, func(context.Context, net.Conn) error { return nil }, slog.New(slog.DiscardHandler))
+	defer l.Close()
+	s.results <- temporary{}
+	if _, err := l.Accept(); !errors.As(err, new(temporary)) {
+		t.Fatalf("Accept: %v, want the temporary error", err)
+	}
+	<-s.calls
+	time.Sleep(100 * time.Millisecond) // the caller backs off
+	asked := time.Now()
+	s.results <- temporary{}
+	if _, err := l.Accept(); !errors.As(err, new(temporary)) {
+		t.Fatalf("the second Accept: %v", err)
+	}
+	if second := <-s.calls; second.Before(asked) {
+		t.Fatalf("the wrapped Accept ran %v before the caller asked again", asked.Sub(second))
+	}
+	close(s.results)
+}
