@@ -287,18 +287,20 @@ type scriptedListener struct {
 	net.Listener
 	results chan error
 	calls   chan time.Time
+	closed  chan struct{}
 }
 
 func (s *scriptedListener) Accept() (net.Conn, error) {
 	s.calls <- time.Now()
-	err, ok := <-s.results
-	if !ok {
+	select {
+	case err := <-s.results:
+		return nil, err
+	case <-s.closed:
 		return nil, net.ErrClosed
 	}
-	return nil, err
 }
 
-func (s *scriptedListener) Close() error { return nil }
+func (s *scriptedListener) Close() error { close(s.closed); return nil }
 
 type temporary struct{}
 
@@ -311,7 +313,7 @@ func (temporary) Temporary() bool { return true }
 // a fresh result, not one taken while the caller was backing off.
 func TestAcceptErrorsAreFresh(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	s := &scriptedListener{results: make(chan error, 2), calls: make(chan time.Time, 4)}
+	s := &scriptedListener{results: make(chan error, 2), calls: make(chan time.Time, 4), closed: make(chan struct{})}
 	l := newListener(s, func(context.Context, net.Conn) error { return nil }, slog.New(slog.DiscardHandler))
 	defer l.Close()
 	s.results <- temporary{}
@@ -328,5 +330,4 @@ func TestAcceptErrorsAreFresh(t *testing.T) {
 	if second := <-s.calls; second.Before(asked) {
 		t.Fatalf("the wrapped Accept ran %v before the caller asked again", asked.Sub(second))
 	}
-	close(s.results)
 }
