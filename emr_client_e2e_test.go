@@ -154,6 +154,9 @@ func TestReferenceClientFilesEveryNoteOnceThroughCrashes(t *testing.T) {
 			mu.Unlock()
 		}
 	}
+	// Wait for the client to catch up: every note the page was told was
+	// saved is filed, and the tray holds none unacknowledged (a push cut
+	// off by a crash may have been saved too, and is filed a moment later).
 	deadline := time.Now().Add(30 * time.Second)
 	var filed map[string][]string
 	for {
@@ -164,11 +167,15 @@ func TestReferenceClientFilesEveryNoteOnceThroughCrashes(t *testing.T) {
 				done = false
 			}
 		}
+		if done {
+			done = strings.Contains(w.cli("", "notes", "list", "--json").stdout, `"notes": []`)
+		}
 		if done || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	filed = readChart(t, store)
 	for text, p := range sure {
 		if got := filed[text]; len(got) != 1 || got[0] != p {
 			t.Errorf("%q was filed %d times as %v, want once as %s", text, len(got), got, p)
