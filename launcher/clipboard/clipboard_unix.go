@@ -3,6 +3,7 @@
 package clipboard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -47,7 +48,9 @@ var wlSensitive struct {
 
 func wlCopyHasSensitive(exe string) bool {
 	wlSensitive.once.Do(func() {
-		out, _ := exec.Command(exe, "--help").CombinedOutput()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		out, _ := exec.CommandContext(ctx, exe, "--help").CombinedOutput()
 		wlSensitive.yes = strings.Contains(string(out), "--sensitive")
 	})
 	return wlSensitive.yes
