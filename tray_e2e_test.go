@@ -144,10 +144,11 @@ func TestTrayMenuOverDBus(t *testing.T) {
 
 	title := func() string { return itemProp(t, conn, svc, "Title").(string) }
 	eventually(t, "the needs-set-up title", func() bool { return title() == "Heidi — API key missing for AU" })
-	pix := itemProp(t, conn, svc, "IconPixmap").([][]any)
-	if len(pix) != 1 || pix[0][0].(int32) != 64 {
-		t.Fatalf("icon pixmap: %v", pix)
-	}
+	// systray sets the title and the icon in separate calls: wait for both.
+	eventually(t, "the 64-pixel icon", func() bool {
+		pix := itemProp(t, conn, svc, "IconPixmap").([][]any)
+		return len(pix) == 1 && pix[0][0].(int32) == 64
+	})
 	items := menu(t, conn, svc)
 	if open := findItem(t, items, "Open Heidi"); open.enabled {
 		t.Fatal("Open Heidi is enabled before any clinician launched")
