@@ -68,16 +68,7 @@ func TestServeReplicas(t *testing.T) {
 		testrig.Own(r.cmd)
 		go func() { r.done <- r.cmd.Wait() }()
 		t.Cleanup(func() { r.cmd.Process.Kill(); <-r.done; r.done <- nil })
-		for i := 0; ; i++ {
-			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-				c.Close()
-				break
-			}
-			if i > 200 {
-				t.Fatalf("serve %s did not listen:\n%s", name, r.log)
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
+		testrig.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port), "serve "+name, 5*time.Second, r.log)
 		return r
 	}
 	a, b := start("a"), start("b")

@@ -226,16 +226,7 @@ func TestServiceModeEndToEnd(t *testing.T) {
 	}
 	testrig.Own(svc)
 	defer func() { svc.Process.Kill(); svc.Wait() }()
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatalf("serve did not start:\n%s", svcOut)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	testrig.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port), "serve", 5*time.Second, svcOut)
 	cc := filepath.Join(kdc.Dir, "alice.cc")
 	kdc.Kinit(t, "alice", "alice-pw", cc, "")
 

@@ -71,16 +71,7 @@ func TestWindowsTokenServiceUnderWine(t *testing.T) {
 		svc.Process.Signal(syscall.SIGTERM)
 		svc.Wait()
 	}()
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			break
-		}
-		if i > 400 {
-			t.Fatalf("heidi-tray-tokens.exe did not listen:\n%s", out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testrig.WaitListening(t, fmt.Sprintf("127.0.0.1:%d", port), "heidi-tray-tokens.exe", 20*time.Second, out)
 	cc := filepath.Join(kdc.Dir, "alice.cc")
 	kdc.Kinit(t, "alice", "alice-pw", cc, "")
 	hc, err := tokensource.NewHTTPClient(ca)

@@ -1,7 +1,6 @@
 package peeruser
 
 import (
-	"net"
 	"net/netip"
 	"os"
 	"testing"
@@ -9,21 +8,7 @@ import (
 
 // The /proc fallback finds the same owner as sock_diag.
 func TestProcNetFallback(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	_, server := loopbackPair(t)
 	local, peer, err := addrs(server)
 	if err != nil {
 		t.Fatal(err)

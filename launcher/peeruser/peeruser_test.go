@@ -77,21 +77,7 @@ func TestSameUserIsServed(t *testing.T) {
 }
 
 func TestCheckOwnConnection(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, server := loopbackPair(t)
 	if err := Check(server); err != nil {
 		t.Fatalf("this process's own connection: %v", err)
 	}
@@ -330,4 +316,26 @@ func TestAcceptErrorsAreFresh(t *testing.T) {
 	if second := <-s.calls; second.Before(asked) {
 		t.Fatalf("the wrapped Accept ran %v before the caller asked again", asked.Sub(second))
 	}
+}
+
+// loopbackPair is a TCP connection of this process's own on 127.0.0.1:
+// both ends; closed at Cleanup.
+func loopbackPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
 }

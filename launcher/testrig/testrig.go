@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,6 +151,21 @@ func SessionBus(t *testing.T) string {
 	Need(t, "dbus-send", "dbus-bin")
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
 	return addr
+}
+
+// WaitListening waits up to d for something to accept TCP connections at
+// addr; otherwise it fails, naming what and showing out (its output).
+func WaitListening(t testing.TB, addr, what string, d time.Duration, out fmt.Stringer) {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(25 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not listen on %s:\n%s", what, addr, out)
+		}
+	}
 }
 
 // SyncBuffer collects a log or a child's output while the test reads it.
